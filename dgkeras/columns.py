@@ -1,0 +1,265 @@
+"""Per-column transforms between user values and the generator's output space.
+
+A categorical column becomes a one-hot block (softmax output); a continuous
+column is scaled by its training min/max to [0, 1] (sigmoid output) or
+[-1, 1] (tanh output). Each transform remembers the column's dtype so that
+decoding gives back the same dtype (int stays int, bool stays bool, pandas
+category stays category). No TensorFlow here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Dict, List, Optional
+
+import numpy as np
+import pandas as pd
+
+from .exceptions import DataError
+
+ZERO_ONE = "zero_one"
+MINUS_ONE_ONE = "minus_one_one"
+NORMALIZATIONS = (ZERO_ONE, MINUS_ONE_ONE)
+
+
+@dataclass(frozen=True)
+class Output:
+    """One block of generator outputs: a column, a flag pair or a min/max value.
+
+    Parameters
+    ----------
+    name : str
+        What the block encodes, for messages.
+    dim : int
+        Width of the block.
+    activation : {"softmax", "sigmoid", "tanh"}
+        Output activation the generator applies to the block.
+    """
+
+    name: str
+    dim: int
+    activation: str
+
+
+def continuous_activation(normalization: str) -> str:
+    """The output activation that matches a normalisation."""
+    return "sigmoid" if normalization == ZERO_ONE else "tanh"
+
+
+def to_output_space(unit: np.ndarray, normalization: str) -> np.ndarray:
+    """Map values in [0, 1] to the output range of ``normalization``."""
+    return unit if normalization == ZERO_ONE else 2.0 * unit - 1.0
+
+
+def from_output_space(values: np.ndarray, normalization: str) -> np.ndarray:
+    """Map generator outputs back to [0, 1], clipping what lies outside."""
+    unit = values if normalization == ZERO_ONE else (values + 1.0) / 2.0
+    return np.clip(unit, 0.0, 1.0)
+
+
+def _json_scalar(value: Any, column: str) -> Any:
+    """Convert a category value to a plain JSON value, or refuse it."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, (bool, int, float, str)):
+        return value
+    raise DataError(
+        f"categorical column {column!r} holds a value {value!r} of type "
+        f"{type(value).__name__}; categories must be str, int, float or bool"
+    )
+
+
+def _dtype_state(dtype: Any) -> Dict[str, Any]:
+    state: Dict[str, Any] = {"dtype": str(dtype)}
+    if isinstance(dtype, pd.CategoricalDtype):
+        state["dtype_categories"] = [_json_scalar(v, "<category>") for v in dtype.categories]
+        state["ordered"] = bool(dtype.ordered)
+    return state
+
+
+def _restore_dtype(values: np.ndarray, state: Dict[str, Any]) -> pd.Series:
+    dtype = state["dtype"]
+    if dtype == "category":
+        categorical = pd.Categorical(
+            values, categories=state["dtype_categories"], ordered=state["ordered"]
+        )
+        return pd.Series(categorical)
+    return pd.Series(values).astype(dtype)
+
+
+class CategoricalColumn:
+    """One-hot encoding of a categorical column.
+
+    Parameters
+    ----------
+    name : str
+        Column name, used in messages.
+    """
+
+    kind = "categorical"
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.categories: List[Any] = []
+        self.dtype_state: Dict[str, Any] = {}
+
+    def fit(self, values: pd.Series) -> "CategoricalColumn":
+        """Learn the categories (sorted where the values allow) and the dtype."""
+        uniques = pd.unique(values.to_numpy(dtype=object))
+        try:
+            uniques = sorted(uniques)
+        except TypeError:  # mixed types: keep order of first appearance
+            uniques = list(uniques)
+        self.categories = [_json_scalar(v, self.name) for v in uniques]
+        self.dtype_state = _dtype_state(values.dtype)
+        return self
+
+    @property
+    def dim(self) -> int:
+        """Width of the one-hot block."""
+        return len(self.categories)
+
+    def outputs(self, normalization: str) -> List[Output]:
+        """The generator output block for this column."""
+        return [Output(self.name, self.dim, "softmax")]
+
+    def codes(self, values: pd.Series, where: str = "") -> np.ndarray:
+        """Integer category codes; unknown values raise DataError."""
+        index = pd.Index(self.categories, dtype=object)
+        codes = index.get_indexer(values.to_numpy(dtype=object))
+        if (codes < 0).any():
+            bad = values.to_numpy(dtype=object)[codes < 0][0]
+            raise DataError(
+                f"column {self.name!r}{where} has value {bad!r}, which is not one of the "
+                f"{self.dim} categories seen in training"
+            )
+        return codes
+
+    def encode(self, values: pd.Series, normalization: str, where: str = "") -> np.ndarray:
+        """One-hot encode, shape (n, dim)."""
+        return np.eye(self.dim, dtype=np.float32)[self.codes(values, where)]
+
+    def decode(self, block: np.ndarray, normalization: str) -> pd.Series:
+        """Most likely category of each row of a (n, dim) block, in the training dtype."""
+        codes = np.argmax(block, axis=-1) if block.shape[-1] else np.zeros(len(block), int)
+        values = np.empty(len(codes), dtype=object)
+        values[:] = [self.categories[c] for c in codes]
+        return _restore_dtype(values, self.dtype_state)
+
+    def to_state(self) -> Dict[str, Any]:
+        """JSON-able description of the fitted column."""
+        return {"kind": self.kind, "name": self.name, "categories": self.categories,
+                **self.dtype_state}
+
+    @classmethod
+    def from_state(cls, state: Dict[str, Any]) -> "CategoricalColumn":
+        """Rebuild a fitted column from :meth:`to_state`."""
+        column = cls(state["name"])
+        column.categories = list(state["categories"])
+        column.dtype_state = {k: state[k] for k in ("dtype", "dtype_categories", "ordered")
+                              if k in state}
+        return column
+
+
+class ContinuousColumn:
+    """Min/max scaling of a continuous column to the output range.
+
+    Parameters
+    ----------
+    name : str
+        Column name, used in messages.
+    """
+
+    kind = "continuous"
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.min = 0.0
+        self.max = 0.0
+        self.integer = False
+        self.dtype_state: Dict[str, Any] = {}
+
+    def fit(self, values: pd.Series) -> "ContinuousColumn":
+        """Learn the training range and dtype."""
+        numbers = values.to_numpy(dtype=np.float64)
+        self.min = float(numbers.min())
+        self.max = float(numbers.max())
+        self.integer = bool(pd.api.types.is_integer_dtype(values.dtype))
+        self.dtype_state = _dtype_state(values.dtype)
+        return self
+
+    @property
+    def dim(self) -> int:
+        """Width of the encoded block (always 1)."""
+        return 1
+
+    def outputs(self, normalization: str) -> List[Output]:
+        """The generator output block for this column."""
+        return [Output(self.name, 1, continuous_activation(normalization))]
+
+    def to_unit(self, values: np.ndarray) -> np.ndarray:
+        """Scale to [0, 1] by the training range (0 for a constant column)."""
+        span = self.max - self.min
+        if span <= 0:
+            return np.zeros_like(values, dtype=np.float64)
+        return (np.asarray(values, dtype=np.float64) - self.min) / span
+
+    def from_unit(self, unit: np.ndarray) -> np.ndarray:
+        """Inverse of :meth:`to_unit`, clipped to the training range."""
+        values = self.min + np.clip(unit, 0.0, 1.0) * (self.max - self.min)
+        return np.clip(values, self.min, self.max)
+
+    def check_range(self, values: pd.Series, where: str = "") -> None:
+        """Refuse values outside the training range (used for given attributes)."""
+        numbers = pd.to_numeric(values, errors="coerce").to_numpy(dtype=np.float64)
+        outside = ~((numbers >= self.min) & (numbers <= self.max))
+        if outside.any():
+            raise DataError(
+                f"column {self.name!r}{where} has value {values.to_numpy()[outside][0]!r} "
+                f"outside the training range [{self.min}, {self.max}]"
+            )
+
+    def encode(self, values: pd.Series, normalization: str, where: str = "") -> np.ndarray:
+        """Scaled values, shape (n, 1)."""
+        unit = self.to_unit(values.to_numpy(dtype=np.float64))
+        return to_output_space(unit, normalization)[:, None].astype(np.float32)
+
+    def decode(self, block: np.ndarray, normalization: str) -> pd.Series:
+        """Values of a (n, 1) block in the training dtype."""
+        values = self.from_unit(from_output_space(block[:, 0].astype(np.float64), normalization))
+        return self.restore(values)
+
+    def restore(self, values: np.ndarray) -> pd.Series:
+        """Give unit-free float values the training dtype (rounding integer columns)."""
+        if self.integer:
+            values = np.rint(values)
+        return _restore_dtype(values, self.dtype_state)
+
+    def to_state(self) -> Dict[str, Any]:
+        """JSON-able description of the fitted column."""
+        return {"kind": self.kind, "name": self.name, "min": self.min, "max": self.max,
+                "integer": self.integer, **self.dtype_state}
+
+    @classmethod
+    def from_state(cls, state: Dict[str, Any]) -> "ContinuousColumn":
+        """Rebuild a fitted column from :meth:`to_state`."""
+        column = cls(state["name"])
+        column.min, column.max = float(state["min"]), float(state["max"])
+        column.integer = bool(state["integer"])
+        column.dtype_state = {k: state[k] for k in ("dtype", "dtype_categories", "ordered")
+                              if k in state}
+        return column
+
+
+def make_column(name: str, kind: str) -> "CategoricalColumn | ContinuousColumn":
+    """A fresh column transform for a schema kind."""
+    return CategoricalColumn(name) if kind == "categorical" else ContinuousColumn(name)
+
+
+def column_from_state(state: Dict[str, Any]) -> "CategoricalColumn | ContinuousColumn":
+    """Rebuild a fitted column transform from its state dict."""
+    cls: Optional[type] = {"categorical": CategoricalColumn,
+                           "continuous": ContinuousColumn}.get(state.get("kind"))
+    if cls is None:
+        raise DataError(f"unknown column kind {state.get('kind')!r} in saved encoder state")
+    return cls.from_state(state)

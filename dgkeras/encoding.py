@@ -1,0 +1,508 @@
+"""Long DataFrame <-> padded arrays for DoppelGANger, and back, exactly.
+
+The encoder turns a long DataFrame (one row per record) into
+
+* ``attributes``: (n_series, A) one-hot / scaled attribute values;
+* ``minmax``: (n_series, 2 * n_continuous_features) per-series "fake
+  attributes" ((max + min) / 2 and max - min of each continuous feature,
+  globally scaled to [0, 1]) when auto-normalisation is on, else width 0;
+* ``features``: (n_series, T, F + 2) records, each continuous feature scaled
+  by its series' own min/max, followed by the two generation flags
+  ([1, 0] while the series goes on, [0, 1] at its last record, zeros after);
+* ``lengths``: (n_series,) number of records of each series;
+
+and decodes generator outputs of the same layout back into a DataFrame with
+the training columns and dtypes. No TensorFlow here.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass
+from typing import Any, Dict, List, Optional
+
+import numpy as np
+import pandas as pd
+
+from .columns import (
+    NORMALIZATIONS,
+    ZERO_ONE,
+    CategoricalColumn,
+    ContinuousColumn,
+    Output,
+    column_from_state,
+    continuous_activation,
+    from_output_space,
+    make_column,
+    to_output_space,
+)
+from .exceptions import DataError
+from .schema import Schema
+
+#: The paper's guidance: keep the number of LSTM steps T / S at or below this.
+MAX_LSTM_STEPS = 50
+FLAG_DIM = 2
+ID_PREFIX = "synthetic-"
+
+
+@dataclass
+class EncodedData:
+    """Arrays for the networks; see the module docstring for the layout."""
+
+    attributes: np.ndarray
+    minmax: np.ndarray
+    features: np.ndarray
+    lengths: np.ndarray
+
+    @property
+    def n_series(self) -> int:
+        """Number of series."""
+        return len(self.lengths)
+
+
+def choose_sample_len(max_len: int, sample_len: Optional[int]) -> int:
+    """Records per LSTM step: the smallest S with ceil(T / S) <= 50, or a checked given S.
+
+    Parameters
+    ----------
+    max_len : int
+        Longest series length T.
+    sample_len : int or None
+        User's choice of S.
+
+    Returns
+    -------
+    int
+
+    Raises
+    ------
+    DataError
+        If the given S is not an integer between 1 and T.
+    """
+    if sample_len is None:
+        return max(1, math.ceil(max_len / MAX_LSTM_STEPS))
+    if isinstance(sample_len, bool) or not isinstance(sample_len, (int, np.integer)):
+        raise DataError(f"sample_len must be a positive integer or None, got {sample_len!r}")
+    if not 1 <= sample_len <= max_len:
+        raise DataError(
+            f"sample_len={sample_len} does not fit sequences of at most {max_len} records: "
+            f"each LSTM step emits sample_len records, so it must lie in [1, {max_len}]. "
+            f"sample_len=None picks {choose_sample_len(max_len, None)}, the smallest value "
+            f"that keeps the LSTM at <= {MAX_LSTM_STEPS} steps (the paper's guidance)"
+        )
+    if math.ceil(max_len / sample_len) > MAX_LSTM_STEPS:
+        warnings.warn(
+            f"sample_len={sample_len} gives {math.ceil(max_len / sample_len)} LSTM steps for "
+            f"{max_len} records; above {MAX_LSTM_STEPS} the LSTM struggles with long-range "
+            "correlations (DoppelGANger paper, Sec. 4.1)",
+            UserWarning,
+            stacklevel=3,
+        )
+    return int(sample_len)
+
+
+def _series_order(df: pd.DataFrame, schema: Schema):
+    """Series codes, row order and per-row position for a validated frame."""
+    if schema.id_column is not None:
+        codes, ids = pd.factorize(df[schema.id_column], sort=False)
+    else:
+        codes, ids = np.zeros(len(df), dtype=np.int64), pd.Index([0])
+    if schema.time_column is not None:
+        time_rank = pd.factorize(df[schema.time_column], sort=True)[0]
+        order = np.lexsort((time_rank, codes))
+    else:
+        order = np.argsort(codes, kind="stable")
+    sorted_codes = codes[order]
+    lengths = np.bincount(sorted_codes, minlength=len(ids))
+    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+    positions = np.arange(len(order)) - starts[sorted_codes]
+    return ids, order, sorted_codes, positions, lengths
+
+
+class TimeGrid:
+    """The common time grid of the training data, regenerated for synthetic series.
+
+    The grid is the sorted time values of a longest training series, extended
+    with its last step when ``max_sequence_len`` asks for more records.
+    """
+
+    def __init__(self, column: str) -> None:
+        self.column = column
+        self.kind = "numeric"
+        self.values: List[Any] = []
+        self.dtype = "float64"
+
+    def fit(self, times: pd.Series, length: int) -> "TimeGrid":
+        """Learn the grid from the (sorted) times of one longest series."""
+        self.dtype = str(times.dtype)
+        if pd.api.types.is_datetime64_any_dtype(times.dtype):
+            self.kind = "datetime"
+        elif pd.api.types.is_timedelta64_dtype(times.dtype):
+            self.kind = "timedelta"
+        elif pd.api.types.is_numeric_dtype(times.dtype) and not pd.api.types.is_bool_dtype(
+            times.dtype
+        ):
+            self.kind = "numeric"
+        else:
+            self.kind = "label"
+        grid = times.tolist()
+        if len(grid) < length:
+            grid = self._extend(times, length)
+        if self.kind in ("datetime", "timedelta"):
+            self.values = [str(v) for v in grid]
+        else:
+            self.values = [v.item() if isinstance(v, np.generic) else v for v in grid]
+        return self
+
+    def _extend(self, times: pd.Series, length: int) -> list:
+        if self.kind == "label":
+            raise DataError(
+                f"time column {self.column!r} is neither numeric nor datetime, so its grid "
+                f"cannot be extended to max_sequence_len={length} records"
+            )
+        step = times.iloc[-1] - times.iloc[-2] if len(times) >= 2 else 1
+        if self.kind != "numeric" and len(times) < 2:
+            step = pd.Timedelta(1, "s")
+        return [times.iloc[0] + k * step for k in range(length)]
+
+    def take(self, positions: np.ndarray) -> pd.Series:
+        """Time values at the given record positions, in the training dtype."""
+        grid = np.asarray(self.values, dtype=object)[positions]
+        if self.kind == "datetime":
+            return pd.Series(pd.to_datetime(grid)).astype(self.dtype)
+        if self.kind == "timedelta":
+            return pd.Series(pd.to_timedelta(grid)).astype(self.dtype)
+        return pd.Series(grid).astype(self.dtype)
+
+    def to_state(self) -> Dict[str, Any]:
+        """JSON-able description of the grid."""
+        return {"column": self.column, "kind": self.kind, "values": self.values,
+                "dtype": self.dtype}
+
+    @classmethod
+    def from_state(cls, state: Dict[str, Any]) -> "TimeGrid":
+        """Rebuild a grid from :meth:`to_state`."""
+        grid = cls(state["column"])
+        grid.kind, grid.values, grid.dtype = state["kind"], list(state["values"]), state["dtype"]
+        return grid
+
+
+class Encoder:
+    """Fit on a long DataFrame; transform to arrays; decode arrays to a DataFrame.
+
+    Parameters
+    ----------
+    schema : Schema
+        Roles and kinds of the columns.
+    sample_len : int or None
+        Records per LSTM step (S); None chooses the smallest S with T / S <= 50.
+    max_sequence_len : int or None
+        Longest series the model can generate; None takes the longest
+        training series.
+    auto_normalize : bool
+        Scale each series' continuous features by its own min/max and model
+        those as extra generated attributes.
+    normalization : {"zero_one", "minus_one_one"}
+        Output range of continuous values: [0, 1] (sigmoid) or [-1, 1] (tanh).
+    """
+
+    def __init__(
+        self,
+        schema: Schema,
+        sample_len: Optional[int] = None,
+        max_sequence_len: Optional[int] = None,
+        auto_normalize: bool = True,
+        normalization: str = ZERO_ONE,
+    ) -> None:
+        if normalization not in NORMALIZATIONS:
+            raise DataError(
+                f"normalization must be one of {list(NORMALIZATIONS)}, got {normalization!r}"
+            )
+        self.schema = schema
+        self.sample_len = sample_len
+        self.max_sequence_len = max_sequence_len
+        self.auto_normalize = auto_normalize
+        self.normalization = normalization
+
+    # ---------------------------------------------------------------- fitting
+    def fit(self, df: pd.DataFrame) -> "Encoder":
+        """Learn categories, ranges, dtypes, lengths and the time grid.
+
+        Parameters
+        ----------
+        df : pandas.DataFrame
+            Long data already validated against the schema.
+
+        Returns
+        -------
+        Encoder
+        """
+        schema = self.schema
+        ids, order, _, _, lengths = _series_order(df, schema)
+        longest = int(lengths.max())
+        if self.max_sequence_len is None:
+            max_len = longest
+        else:
+            max_len = self.max_sequence_len
+            if isinstance(max_len, bool) or not isinstance(max_len, (int, np.integer)) \
+                    or max_len < 1:
+                raise DataError(f"max_sequence_len must be a positive integer, got {max_len!r}")
+            if longest > max_len:
+                raise DataError(
+                    f"series {ids[int(np.argmax(lengths))]!r} has {longest} records, more than "
+                    f"max_sequence_len={max_len}; raise max_sequence_len or shorten the series"
+                )
+        self.max_len_ = int(max_len)
+        self.sample_len_ = choose_sample_len(self.max_len_, self.sample_len)
+        self.padded_len_ = math.ceil(self.max_len_ / self.sample_len_) * self.sample_len_
+        self.columns_ = [c for c in df.columns if c in set(schema.columns)]
+        self.attribute_columns_ = [make_column(c, k).fit(df[c])
+                                   for c, k in schema.attributes.items()]
+        self.feature_columns_ = [make_column(c, k).fit(df[c]) for c, k in schema.features.items()]
+        self._fit_ids(df, ids)
+        self.time_grid_ = None
+        if schema.time_column is not None:
+            first_longest = int(np.argmax(lengths))
+            rows = order[np.concatenate([[0], np.cumsum(lengths)])[first_longest]:][:longest]
+            self.time_grid_ = TimeGrid(schema.time_column).fit(
+                df[schema.time_column].iloc[rows].reset_index(drop=True), self.max_len_)
+        return self
+
+    def _fit_ids(self, df: pd.DataFrame, ids: pd.Index) -> None:
+        column = self.schema.id_column
+        self.id_state_: Dict[str, Any] = {"kind": "none"}
+        if column is None:
+            return
+        dtype = df[column].dtype
+        if pd.api.types.is_integer_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype):
+            self.id_state_ = {"kind": "int", "start": int(ids.max()) + 1, "dtype": str(dtype)}
+            return
+        prefix = ID_PREFIX
+        existing = pd.Series(ids.astype(str))
+        while existing.str.startswith(prefix).any():
+            prefix = "_" + prefix
+        out_dtype = "category" if isinstance(dtype, pd.CategoricalDtype) else str(dtype)
+        if pd.api.types.is_numeric_dtype(dtype) and out_dtype != "category":
+            out_dtype = "object"
+        self.id_state_ = {"kind": "str", "prefix": prefix, "dtype": out_dtype}
+
+    # ---------------------------------------------------------- output specs
+    @property
+    def continuous_features(self) -> List[ContinuousColumn]:
+        """The continuous feature columns, in schema order."""
+        return [c for c in self.feature_columns_ if isinstance(c, ContinuousColumn)]
+
+    @property
+    def attribute_outputs(self) -> List[Output]:
+        """Generator output blocks for the attributes."""
+        return [o for c in self.attribute_columns_ for o in c.outputs(self.normalization)]
+
+    @property
+    def minmax_outputs(self) -> List[Output]:
+        """Generator output blocks for the per-series min/max fake attributes."""
+        if not self.auto_normalize:
+            return []
+        activation = continuous_activation(self.normalization)
+        return [Output(f"{c.name} {part}", 1, activation)
+                for c in self.continuous_features for part in ("(max+min)/2", "max-min")]
+
+    @property
+    def feature_outputs(self) -> List[Output]:
+        """Generator output blocks for one record, generation flags last."""
+        outputs = [o for c in self.feature_columns_ for o in c.outputs(self.normalization)]
+        return outputs + [Output("generation flag", FLAG_DIM, "softmax")]
+
+    # ------------------------------------------------------------- transform
+    def transform(self, df: pd.DataFrame) -> EncodedData:
+        """Encode a validated long DataFrame.
+
+        Parameters
+        ----------
+        df : pandas.DataFrame
+
+        Returns
+        -------
+        EncodedData
+        """
+        _, order, codes, positions, lengths = _series_order(df, self.schema)
+        if lengths.max() > self.max_len_:
+            raise DataError(
+                f"a series has {lengths.max()} records, more than max_sequence_len="
+                f"{self.max_len_} of the fitted model"
+            )
+        n = len(lengths)
+        first_rows = order[np.concatenate([[0], np.cumsum(lengths)[:-1]])]
+        attributes = self.encode_attributes(df.iloc[first_rows])
+
+        sorted_df = df.iloc[order]
+        width = sum(o.dim for o in self.feature_outputs)
+        features = np.zeros((n, self.padded_len_, width), dtype=np.float32)
+        minmax = []
+        offset = 0
+        for column in self.feature_columns_:
+            values = sorted_df[column.name]
+            if isinstance(column, CategoricalColumn):
+                features[codes, positions, offset:offset + column.dim] = column.encode(
+                    values, self.normalization)
+            else:
+                unit = column.to_unit(values.to_numpy(dtype=np.float64))
+                if self.auto_normalize:
+                    unit, lo, hi = _normalize_per_series(unit, codes, n)
+                    minmax += [to_output_space((hi + lo) / 2, self.normalization),
+                               to_output_space(hi - lo, self.normalization)]
+                features[codes, positions, offset] = to_output_space(unit, self.normalization)
+            offset += column.dim
+        flags = features[:, :, offset:]
+        flags[:, :, 0] = np.arange(self.padded_len_)[None, :] < (lengths[:, None] - 1)
+        flags[np.arange(n), lengths - 1, 1] = 1.0
+        flags[np.arange(n), lengths - 1, 0] = 0.0
+        minmax_array = (np.stack(minmax, axis=1).astype(np.float32) if minmax
+                        else np.zeros((n, 0), dtype=np.float32))
+        return EncodedData(attributes, minmax_array, features, lengths.astype(np.int64))
+
+    def encode_attributes(self, frame: pd.DataFrame, check_range: bool = False) -> np.ndarray:
+        """Encode one row per series of attribute values, shape (n, A).
+
+        Parameters
+        ----------
+        frame : pandas.DataFrame
+            Must hold every attribute column.
+        check_range : bool
+            Refuse continuous values outside the training range (used for
+            user-given attributes at sampling time).
+
+        Returns
+        -------
+        numpy.ndarray
+        """
+        blocks = [np.zeros((len(frame), 0), dtype=np.float32)]
+        for column in self.attribute_columns_:
+            if check_range and isinstance(column, ContinuousColumn):
+                column.check_range(frame[column.name], " (given attributes)")
+            where = " (given attributes)" if check_range else ""
+            blocks.append(column.encode(frame[column.name].reset_index(drop=True),
+                                        self.normalization, where))
+        return np.concatenate(blocks, axis=1).astype(np.float32)
+
+    # -------------------------------------------------------------- decoding
+    def inverse_transform(
+        self,
+        attributes: np.ndarray,
+        minmax: np.ndarray,
+        features: np.ndarray,
+        lengths: np.ndarray,
+        given_attributes: Optional[pd.DataFrame] = None,
+    ) -> pd.DataFrame:
+        """Decode generator outputs to a long DataFrame with the training columns and dtypes.
+
+        Parameters
+        ----------
+        attributes : ndarray, shape (n, A)
+        minmax : ndarray, shape (n, M)
+        features : ndarray, shape (n, T, F + 2)
+            Records; the generation flags are ignored here (``lengths`` rules).
+        lengths : ndarray of int, shape (n,)
+            Records to keep for each series, 1 <= length <= T.
+        given_attributes : pandas.DataFrame, optional
+            Attribute values to emit as given instead of decoding ``attributes``.
+
+        Returns
+        -------
+        pandas.DataFrame
+            New series ids, the time grid, attributes repeated per record and
+            decoded features.
+        """
+        n = len(lengths)
+        lengths = np.asarray(lengths, dtype=np.int64)
+        series = np.repeat(np.arange(n), lengths)
+        starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+        positions = np.arange(len(series)) - np.repeat(starts, lengths)
+        out: Dict[str, pd.Series] = {}
+        if self.schema.id_column is not None:
+            out[self.schema.id_column] = self._new_ids(n).iloc[series].reset_index(drop=True)
+        if self.time_grid_ is not None:
+            out[self.time_grid_.column] = self.time_grid_.take(positions)
+        offset = 0
+        for column in self.attribute_columns_:
+            if given_attributes is not None:
+                values = given_attributes[column.name].reset_index(drop=True)
+            else:
+                values = column.decode(attributes[:, offset:offset + column.dim],
+                                       self.normalization)
+            out[column.name] = values.iloc[series].reset_index(drop=True)
+            offset += column.dim
+        records = features[series, positions]
+        offset, k = 0, 0
+        for column in self.feature_columns_:
+            block = records[:, offset:offset + column.dim]
+            if isinstance(column, ContinuousColumn):
+                unit = from_output_space(block[:, 0].astype(np.float64), self.normalization)
+                if self.auto_normalize:
+                    mid = from_output_space(minmax[:, 2 * k].astype(np.float64),
+                                            self.normalization)
+                    span = from_output_space(minmax[:, 2 * k + 1].astype(np.float64),
+                                             self.normalization)
+                    lo = np.clip(mid - span / 2, 0.0, 1.0)[series]
+                    hi = np.clip(mid + span / 2, 0.0, 1.0)[series]
+                    unit = lo + unit * (hi - lo)
+                out[column.name] = column.restore(column.from_unit(unit))
+                k += 1
+            else:
+                out[column.name] = column.decode(block, self.normalization)
+            offset += column.dim
+        return pd.DataFrame({c: out[c] for c in self.columns_})
+
+    def _new_ids(self, n: int) -> pd.Series:
+        state = self.id_state_
+        if state["kind"] == "int":
+            return pd.Series(state["start"] + np.arange(n)).astype(state["dtype"])
+        values = np.array([f"{state['prefix']}{i}" for i in range(n)], dtype=object)
+        return pd.Series(values).astype(state["dtype"])
+
+    # ------------------------------------------------------------ persistence
+    def to_state(self) -> Dict[str, Any]:
+        """JSON-able description of the fitted encoder."""
+        return {
+            "schema": self.schema.to_dict(),
+            "sample_len": self.sample_len,
+            "max_sequence_len": self.max_sequence_len,
+            "auto_normalize": self.auto_normalize,
+            "normalization": self.normalization,
+            "max_len_": self.max_len_,
+            "sample_len_": self.sample_len_,
+            "padded_len_": self.padded_len_,
+            "columns_": list(self.columns_),
+            "attribute_columns_": [c.to_state() for c in self.attribute_columns_],
+            "feature_columns_": [c.to_state() for c in self.feature_columns_],
+            "id_state_": dict(self.id_state_),
+            "time_grid_": self.time_grid_.to_state() if self.time_grid_ is not None else None,
+        }
+
+    @classmethod
+    def from_state(cls, state: Dict[str, Any]) -> "Encoder":
+        """Rebuild a fitted encoder from :meth:`to_state`."""
+        encoder = cls(Schema.from_dict(state["schema"]), state["sample_len"],
+                      state["max_sequence_len"], state["auto_normalize"], state["normalization"])
+        encoder.max_len_ = int(state["max_len_"])
+        encoder.sample_len_ = int(state["sample_len_"])
+        encoder.padded_len_ = int(state["padded_len_"])
+        encoder.columns_ = list(state["columns_"])
+        encoder.attribute_columns_ = [column_from_state(s) for s in state["attribute_columns_"]]
+        encoder.feature_columns_ = [column_from_state(s) for s in state["feature_columns_"]]
+        encoder.id_state_ = dict(state["id_state_"])
+        grid = state["time_grid_"]
+        encoder.time_grid_ = TimeGrid.from_state(grid) if grid is not None else None
+        return encoder
+
+
+def _normalize_per_series(unit: np.ndarray, codes: np.ndarray, n: int):
+    """Scale each series' values to [0, 1] by its own min/max; return the mins and maxes."""
+    lo = np.full(n, np.inf)
+    hi = np.full(n, -np.inf)
+    np.minimum.at(lo, codes, unit)
+    np.maximum.at(hi, codes, unit)
+    span = (hi - lo)[codes]
+    # A constant series maps to 0; decoding gives lo + 0 * 0 = lo back exactly.
+    scaled = np.divide(unit - lo[codes], span, out=np.zeros_like(unit), where=span > 0)
+    return scaled, lo, hi

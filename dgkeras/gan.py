@@ -1,0 +1,221 @@
+"""The DoppelGANger generator and critics as one object of Keras submodels.
+
+:class:`DoppelGANger` builds the five networks from a plain
+:class:`NetworkConfig`, runs the factorised generator
+(attributes -> min/max -> records) and lays out critic inputs. It can give
+its weights as arrays and take them back, which is all that pickling and
+saving keep.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Dict, List, Optional, Tuple
+
+import numpy as np
+import tensorflow as tf
+
+from .columns import Output
+from .networks import (
+    build_attribute_generator,
+    build_critic,
+    build_feature_generator,
+    build_minmax_generator,
+    harden,
+    mask_after_end,
+)
+
+
+@dataclass
+class NetworkConfig:
+    """Everything needed to rebuild the networks (plain Python values only)."""
+
+    attribute_outputs: List[Output]
+    minmax_outputs: List[Output]
+    feature_outputs: List[Output]
+    n_steps: int
+    sample_len: int
+    attribute_noise_dim: int = 5
+    feature_noise_dim: int = 5
+    attribute_units: Tuple[int, ...] = (100, 100, 100)
+    lstm_units: int = 100
+    lstm_layers: int = 1
+    critic_units: Tuple[int, ...] = (200, 200, 200, 200, 200)
+    aux_critic: bool = True
+    seed: int = 0
+
+    @property
+    def attribute_dim(self) -> int:
+        """Width of the encoded attributes."""
+        return sum(o.dim for o in self.attribute_outputs)
+
+    @property
+    def minmax_dim(self) -> int:
+        """Width of the min/max fake attributes."""
+        return sum(o.dim for o in self.minmax_outputs)
+
+    @property
+    def record_dim(self) -> int:
+        """Width of one encoded record, flags included."""
+        return sum(o.dim for o in self.feature_outputs)
+
+    @property
+    def padded_len(self) -> int:
+        """Records per series as generated, T rounded up to a multiple of S."""
+        return self.n_steps * self.sample_len
+
+    def to_dict(self) -> dict:
+        """JSON-able form."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "NetworkConfig":
+        """Inverse of :meth:`to_dict`."""
+        data = dict(data)
+        for key in ("attribute_outputs", "minmax_outputs", "feature_outputs"):
+            data[key] = [Output(**o) if isinstance(o, dict) else Output(*o) for o in data[key]]
+        for key in ("attribute_units", "critic_units"):
+            data[key] = tuple(int(u) for u in data[key])
+        return cls(**data)
+
+
+class DoppelGANger:
+    """The generator (three submodels) and the two critics.
+
+    Parameters
+    ----------
+    config : NetworkConfig
+    """
+
+    def __init__(self, config: NetworkConfig) -> None:
+        self.config = config
+        c = config
+        self.attribute_generator: Optional[tf.keras.Model] = None
+        if c.attribute_dim:
+            self.attribute_generator = build_attribute_generator(
+                c.attribute_noise_dim, c.attribute_outputs, c.attribute_units, c.seed + 100)
+        self.minmax_generator: Optional[tf.keras.Model] = None
+        if c.minmax_dim:
+            self.minmax_generator = build_minmax_generator(
+                c.attribute_noise_dim, c.attribute_dim, c.minmax_outputs, c.attribute_units,
+                c.seed + 200)
+        self.feature_generator = build_feature_generator(
+            c.attribute_dim + c.minmax_dim, c.feature_noise_dim, c.n_steps, c.sample_len,
+            c.feature_outputs, c.lstm_units, c.lstm_layers, c.seed + 300)
+        self.critic = build_critic(
+            c.attribute_dim + c.minmax_dim + c.padded_len * c.record_dim, c.critic_units,
+            c.seed + 400, name="critic")
+        self.aux_critic: Optional[tf.keras.Model] = None
+        if c.aux_critic and c.attribute_dim + c.minmax_dim:
+            self.aux_critic = build_critic(c.attribute_dim + c.minmax_dim, c.critic_units,
+                                           c.seed + 500, name="aux_critic")
+
+    # -------------------------------------------------------------- networks
+    @property
+    def generators(self) -> List[tf.keras.Model]:
+        """The generator submodels that exist for this data."""
+        nets = [self.attribute_generator, self.minmax_generator, self.feature_generator]
+        return [n for n in nets if n is not None]
+
+    @property
+    def networks(self) -> Dict[str, tf.keras.Model]:
+        """All submodels by name."""
+        nets = {"attribute_generator": self.attribute_generator,
+                "minmax_generator": self.minmax_generator,
+                "feature_generator": self.feature_generator,
+                "critic": self.critic, "aux_critic": self.aux_critic}
+        return {k: v for k, v in nets.items() if v is not None}
+
+    def get_weights(self) -> Dict[str, List[np.ndarray]]:
+        """Weights of every submodel as numpy arrays."""
+        return {name: net.get_weights() for name, net in self.networks.items()}
+
+    def set_weights(self, weights: Dict[str, List[np.ndarray]]) -> None:
+        """Load weights from :meth:`get_weights` output."""
+        networks = self.networks
+        if set(weights) != set(networks):
+            raise ValueError(
+                f"weights are for networks {sorted(weights)}, the model has {sorted(networks)}")
+        for name, net in networks.items():
+            net.set_weights(weights[name])
+
+    # ------------------------------------------------------------ generation
+    def noise(self, rng: tf.random.Generator, batch: tf.Tensor):
+        """Draw the three noise inputs for a batch from a TensorFlow generator."""
+        c = self.config
+        return (rng.normal((batch, c.attribute_noise_dim)),
+                rng.normal((batch, c.attribute_noise_dim)),
+                rng.normal((batch, c.n_steps, c.feature_noise_dim)))
+
+    def generate(self, attribute_noise: tf.Tensor, minmax_noise: tf.Tensor,
+                 feature_noise: tf.Tensor, given_attributes: Optional[tf.Tensor] = None,
+                 training: bool = False, mask: bool = True):
+        """Run the factorised generator.
+
+        Parameters
+        ----------
+        attribute_noise, minmax_noise : Tensor, shape (batch, attribute_noise_dim)
+        feature_noise : Tensor, shape (batch, n_steps, feature_noise_dim)
+        given_attributes : Tensor, shape (batch, A), optional
+            Encoded attributes to condition on instead of generating them.
+        training : bool
+            Passed to the Keras submodels.
+        mask : bool
+            Zero records after each series' generated end (as the critic
+            must see them); sampling takes the raw records.
+
+        Returns
+        -------
+        attributes, minmax, records : Tensor
+            Soft attributes (batch, A), min/max (batch, M), records
+            (batch, T, width).
+        """
+        batch = tf.shape(feature_noise)[0]
+        if given_attributes is not None:
+            attributes = tf.cast(given_attributes, tf.float32)
+            hard_attributes = attributes
+        elif self.attribute_generator is not None:
+            attributes = self.attribute_generator(attribute_noise, training=training)
+            hard_attributes = harden(attributes, self.config.attribute_outputs)
+        else:
+            attributes = tf.zeros((batch, 0))
+            hard_attributes = attributes
+        if self.minmax_generator is not None:
+            minmax = self.minmax_generator([minmax_noise, hard_attributes], training=training)
+        else:
+            minmax = tf.zeros((batch, 0))
+        condition = tf.stop_gradient(tf.concat([hard_attributes, minmax], axis=1))
+        records = self.feature_generator([condition, feature_noise], training=training)
+        if mask:
+            records = mask_after_end(records)
+        return attributes, minmax, records
+
+    def sample_arrays(self, attribute_noise: np.ndarray, minmax_noise: np.ndarray,
+                      feature_noise: np.ndarray, given_attributes: Optional[np.ndarray] = None):
+        """Generate unmasked outputs for one chunk of noise, as numpy arrays.
+
+        The compiled functions are made on first use (with a free batch
+        dimension, so every chunk size shares one trace) and are not pickled.
+        """
+        if not hasattr(self, "_compiled_sample"):
+            self._compiled_sample = tf.function(
+                lambda za, zm, zf: self.generate(za, zm, zf, training=False, mask=False),
+                reduce_retracing=True)
+            self._compiled_sample_given = tf.function(
+                lambda za, zm, zf, given: self.generate(za, zm, zf, given, training=False,
+                                                        mask=False),
+                reduce_retracing=True)
+        if given_attributes is None:
+            outputs = self._compiled_sample(attribute_noise, minmax_noise, feature_noise)
+        else:
+            outputs = self._compiled_sample_given(attribute_noise, minmax_noise, feature_noise,
+                                                  given_attributes)
+        return tuple(o.numpy() for o in outputs)
+
+    @staticmethod
+    def critic_inputs(attributes: tf.Tensor, minmax: tf.Tensor, records: tf.Tensor):
+        """Inputs of the critic (everything, records flattened) and of the aux critic."""
+        batch = tf.shape(records)[0]
+        flat = tf.reshape(records, (batch, -1))
+        return (tf.concat([attributes, minmax, flat], axis=1),
+                tf.concat([attributes, minmax], axis=1))

@@ -1,0 +1,250 @@
+"""Keras builders for the DoppelGANger networks.
+
+The networks see only arrays: output layouts arrive as lists of
+:class:`~dgkeras.columns.Output` blocks (width + activation). The five
+submodels are
+
+* the attribute generator, an MLP from noise to attributes;
+* the min/max generator, an MLP from (noise, attributes) to the per-series
+  min/max "fake" attributes of auto-normalisation;
+* the feature generator, an LSTM whose every step reads (attributes, min/max,
+  noise) and emits ``sample_len`` records, each followed by a 2-way
+  generation flag (batched generation);
+* the critic, an MLP over (attributes, min/max, all records flattened);
+* the auxiliary critic, an MLP over (attributes, min/max).
+
+The critics are row-wise (no batch normalisation), as the per-example
+gradient penalty requires.
+"""
+
+from __future__ import annotations
+
+from typing import Iterator, List, Sequence
+
+import tensorflow as tf
+
+from .columns import Output
+
+ACTIVATIONS = {"softmax": tf.nn.softmax, "sigmoid": tf.sigmoid, "tanh": tf.tanh}
+
+
+class _Seeds:
+    """Distinct, reproducible initializer seeds for the layers of one network."""
+
+    def __init__(self, seed: int) -> None:
+        self._next = int(seed)
+
+    def __iter__(self) -> Iterator[int]:
+        return self
+
+    def __next__(self) -> int:
+        self._next += 1
+        return self._next
+
+
+def _glorot(seeds: _Seeds) -> tf.keras.initializers.Initializer:
+    return tf.keras.initializers.GlorotUniform(seed=next(seeds))
+
+
+class BlockActivation(tf.keras.layers.Layer):
+    """Apply each output block's own activation (softmax per categorical block, ...).
+
+    Parameters
+    ----------
+    dims : list of int
+        Widths of the blocks along the last axis.
+    activations : list of str
+        ``"softmax"``, ``"sigmoid"`` or ``"tanh"`` for each block.
+    """
+
+    def __init__(self, dims: Sequence[int], activations: Sequence[str], **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.dims = [int(d) for d in dims]
+        self.activations = list(activations)
+
+    def call(self, inputs: tf.Tensor) -> tf.Tensor:
+        parts = tf.split(inputs, self.dims, axis=-1)
+        return tf.concat([ACTIVATIONS[a](p) for p, a in zip(parts, self.activations)], axis=-1)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "dims": self.dims, "activations": self.activations}
+
+
+def harden(values: tf.Tensor, outputs: Sequence[Output]) -> tf.Tensor:
+    """Replace each softmax block by the one-hot of its argmax; keep other blocks.
+
+    The feature and min/max generators are conditioned on hard attribute
+    values, as the generated data will be, with no gradient through the
+    argmax (as in the original DoppelGANger).
+    """
+    if not outputs:
+        return values
+    parts = tf.split(values, [o.dim for o in outputs], axis=-1)
+    hard = [tf.one_hot(tf.argmax(p, axis=-1), o.dim, dtype=p.dtype) if o.activation == "softmax"
+            else p for p, o in zip(parts, outputs)]
+    return tf.stop_gradient(tf.concat(hard, axis=-1))
+
+
+def mask_after_end(records: tf.Tensor) -> tf.Tensor:
+    """Zero every record after the first whose generation flag says "ended".
+
+    Parameters
+    ----------
+    records : Tensor, shape (batch, T, width)
+        The last two columns are the generation flag pair (goes on, ended).
+
+    Returns
+    -------
+    Tensor
+        The same records, the ending record kept, the ones after it zeroed,
+        as the real data is padded.
+    """
+    ended = tf.cast(records[:, :, -1] > records[:, :, -2], records.dtype)
+    # alive[t] = prod_{s < t} (1 - ended[s]): exclusive cumulative product.
+    alive = tf.math.cumprod(1.0 - ended, axis=1, exclusive=True)
+    return records * tf.stop_gradient(alive)[:, :, None]
+
+
+def _mlp(x: tf.Tensor, units: Sequence[int], seeds: _Seeds, prefix: str) -> tf.Tensor:
+    for i, width in enumerate(units):
+        x = tf.keras.layers.Dense(width, activation="relu", kernel_initializer=_glorot(seeds),
+                                  name=f"{prefix}_dense_{i}")(x)
+    return x
+
+
+def _head(x: tf.Tensor, outputs: List[Output], seeds: _Seeds, prefix: str) -> tf.Tensor:
+    width = sum(o.dim for o in outputs)
+    x = tf.keras.layers.Dense(width, kernel_initializer=_glorot(seeds), name=f"{prefix}_out")(x)
+    return BlockActivation([o.dim for o in outputs], [o.activation for o in outputs],
+                           name=f"{prefix}_activation")(x)
+
+
+def build_attribute_generator(noise_dim: int, outputs: List[Output], units: Sequence[int],
+                              seed: int) -> tf.keras.Model:
+    """MLP: attribute noise -> attributes (one output block per attribute).
+
+    Parameters
+    ----------
+    noise_dim : int
+        Width of the noise input.
+    outputs : list of Output
+        Attribute output blocks.
+    units : sequence of int
+        Hidden layer widths.
+    seed : int
+        Initializer seed.
+
+    Returns
+    -------
+    tf.keras.Model
+    """
+    seeds = _Seeds(seed)
+    noise = tf.keras.Input((noise_dim,), name="attribute_noise")
+    x = _mlp(noise, units, seeds, "attribute")
+    return tf.keras.Model(noise, _head(x, outputs, seeds, "attribute"),
+                          name="attribute_generator")
+
+
+def build_minmax_generator(noise_dim: int, attribute_dim: int, outputs: List[Output],
+                           units: Sequence[int], seed: int) -> tf.keras.Model:
+    """MLP: (noise, attributes) -> per-series min/max fake attributes.
+
+    Parameters
+    ----------
+    noise_dim : int
+        Width of the noise input.
+    attribute_dim : int
+        Width of the (hard) attribute input; may be 0.
+    outputs : list of Output
+        Min/max output blocks.
+    units : sequence of int
+        Hidden layer widths.
+    seed : int
+        Initializer seed.
+
+    Returns
+    -------
+    tf.keras.Model
+        Called on ``[noise, attributes]``.
+    """
+    seeds = _Seeds(seed)
+    noise = tf.keras.Input((noise_dim,), name="minmax_noise")
+    attributes = tf.keras.Input((attribute_dim,), name="attributes")
+    x = tf.keras.layers.Concatenate(name="minmax_input")([noise, attributes])
+    x = _mlp(x, units, seeds, "minmax")
+    return tf.keras.Model([noise, attributes], _head(x, outputs, seeds, "minmax"),
+                          name="minmax_generator")
+
+
+def build_feature_generator(condition_dim: int, noise_dim: int, n_steps: int, sample_len: int,
+                            outputs: List[Output], lstm_units: int, lstm_layers: int,
+                            seed: int) -> tf.keras.Model:
+    """Batched LSTM: per-step (condition, noise) -> ``sample_len`` records per step.
+
+    Parameters
+    ----------
+    condition_dim : int
+        Width of attributes + min/max, repeated at every step.
+    noise_dim : int
+        Width of the per-step feature noise.
+    n_steps : int
+        LSTM steps, T / S.
+    sample_len : int
+        Records emitted per step (S).
+    outputs : list of Output
+        Output blocks of one record, generation flag last.
+    lstm_units, lstm_layers : int
+        Size of the LSTM stack.
+    seed : int
+        Initializer seed.
+
+    Returns
+    -------
+    tf.keras.Model
+        Called on ``[condition (batch, C), noise (batch, n_steps, noise_dim)]``,
+        returns records of shape (batch, n_steps * sample_len, width), unmasked.
+    """
+    seeds = _Seeds(seed)
+    condition = tf.keras.Input((condition_dim,), name="condition")
+    noise = tf.keras.Input((n_steps, noise_dim), name="feature_noise")
+    repeated = tf.keras.layers.RepeatVector(n_steps, name="condition_per_step")(condition)
+    x = tf.keras.layers.Concatenate(name="lstm_input")([repeated, noise])
+    for i in range(lstm_layers):
+        # Default activations keep the fused (cuDNN) kernel available on GPUs.
+        x = tf.keras.layers.LSTM(
+            lstm_units, return_sequences=True, kernel_initializer=_glorot(seeds),
+            recurrent_initializer=tf.keras.initializers.Orthogonal(seed=next(seeds)),
+            name=f"lstm_{i}")(x)
+    width = sum(o.dim for o in outputs)
+    x = tf.keras.layers.Dense(sample_len * width, kernel_initializer=_glorot(seeds),
+                              name="records_out")(x)
+    x = tf.keras.layers.Reshape((n_steps * sample_len, width), name="records")(x)
+    x = BlockActivation([o.dim for o in outputs], [o.activation for o in outputs],
+                        name="records_activation")(x)
+    return tf.keras.Model([condition, noise], x, name="feature_generator")
+
+
+def build_critic(input_dim: int, units: Sequence[int], seed: int,
+                 name: str = "critic") -> tf.keras.Model:
+    """Row-wise MLP critic: flattened sample -> Wasserstein score.
+
+    Parameters
+    ----------
+    input_dim : int
+        Width of the flattened input.
+    units : sequence of int
+        Hidden layer widths.
+    seed : int
+        Initializer seed.
+    name : str
+        Model name.
+
+    Returns
+    -------
+    tf.keras.Model
+    """
+    seeds = _Seeds(seed)
+    inputs = tf.keras.Input((input_dim,), name=f"{name}_input")
+    x = _mlp(inputs, units, seeds, name)
+    score = tf.keras.layers.Dense(1, kernel_initializer=_glorot(seeds), name=f"{name}_score")(x)
+    return tf.keras.Model(inputs, score, name=name)

@@ -1,0 +1,456 @@
+"""DGSynthesizer: the scikit-learn-style DoppelGANger estimator."""
+
+from __future__ import annotations
+
+import numbers
+import warnings
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Union
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator
+from sklearn.utils.validation import check_is_fitted
+
+from ._version import __version__
+from .encoding import Encoder
+from .exceptions import DataError
+from .gan import DoppelGANger, NetworkConfig
+from .persistence import read_model_file, write_model_file
+from .privacy import check_dp_request
+from .schema import Schema
+from .training import Trainer, TrainingConfig
+
+#: Series generated per network call when sampling; fixed so that a seed
+#: gives the same output however many series are asked for.
+SAMPLE_CHUNK = 1000
+
+_TUPLE_PARAMS = ("attribute_units", "critic_units")
+
+
+class DGSynthesizer(BaseEstimator):
+    """DoppelGANger: a GAN for time series with metadata (Lin et al., IMC 2020).
+
+    Learns P(attributes) and P(records | attributes) from a long DataFrame and
+    generates new series with the same columns and dtypes.
+
+    Parameters
+    ----------
+    sample_len : int or None, default=None
+        Records emitted per LSTM step (the paper's S). None picks the
+        smallest S with ``max_sequence_len / S <= 50``.
+    max_sequence_len : int or None, default=None
+        Longest series the model generates; None takes the longest training
+        series.
+    epochs : int, default=400
+        Passes over the training series.
+    batch_size : int, default=100
+        Series per training step; capped at the number of series.
+    attribute_noise_dim, feature_noise_dim : int, default=5
+        Noise widths of the attribute and min/max generators, and per LSTM
+        step of the feature generator.
+    attribute_units : tuple of int, default=(100, 100, 100)
+        Hidden layers of the attribute and min/max generators.
+    lstm_units, lstm_layers : int, default=100, 1
+        Size of the feature generator's LSTM.
+    critic_units : tuple of int, default=(200,) * 5
+        Hidden layers of both critics.
+    generator_lr, critic_lr, beta_1 : float, default=1e-3, 1e-3, 0.5
+        Adam settings.
+    gp_weight : float, default=10.0
+        Gradient penalty weight of both critics.
+    aux_critic : bool, default=True
+        Train the auxiliary critic on attributes (+ min/max) alone.
+    aux_critic_weight : float, default=1.0
+        Weight of the auxiliary critic in the generator loss (paper's alpha).
+    auto_normalize : bool, default=True
+        Scale each series' continuous features by its own min/max and
+        generate those as fake attributes (paper Sec. 4.2).
+    normalization : {"zero_one", "minus_one_one"}, default="zero_one"
+        Output range of continuous values: sigmoid [0, 1] or tanh [-1, 1].
+    critic_steps, generator_steps : int, default=1
+        Critic and generator updates per training step.
+    epsilon, delta, l2_norm_clip, noise_multiplier : optional
+        Differential privacy (DP-SGD) settings; not available in this
+        release (setting ``epsilon`` or ``noise_multiplier`` raises).
+    random_state : int or None, default=None
+        Seed of weights, noise and shuffling.
+    verbose : int, default=1
+        0 silent, 1 about ten progress lines per fit, 2 one per epoch.
+
+    Attributes
+    ----------
+    schema_ : Schema
+        The schema the model was fitted with.
+    history_ : pandas.DataFrame
+        One row per epoch: ``critic_loss``, ``aux_critic_loss``,
+        ``generator_loss``, ``seconds``.
+    epsilon_ : float or None
+        Privacy budget spent (None without DP).
+    n_series_ : int
+        Number of training series.
+    sample_len_, max_sequence_len_ : int
+        The S and T in use.
+
+    Examples
+    --------
+    >>> from dgkeras import DGSynthesizer
+    >>> from dgkeras.datasets import load_fcc_mba
+    >>> df, schema = load_fcc_mba()
+    >>> synth = DGSynthesizer(epochs=2, verbose=0, random_state=0).fit(df, schema)
+    >>> synth.sample(3, random_state=0)["home_id"].nunique()
+    3
+    """
+
+    def __init__(
+        self,
+        sample_len: Optional[int] = None,
+        max_sequence_len: Optional[int] = None,
+        epochs: int = 400,
+        batch_size: int = 100,
+        attribute_noise_dim: int = 5,
+        feature_noise_dim: int = 5,
+        attribute_units: Sequence[int] = (100, 100, 100),
+        lstm_units: int = 100,
+        lstm_layers: int = 1,
+        critic_units: Sequence[int] = (200, 200, 200, 200, 200),
+        generator_lr: float = 1e-3,
+        critic_lr: float = 1e-3,
+        beta_1: float = 0.5,
+        gp_weight: float = 10.0,
+        aux_critic: bool = True,
+        aux_critic_weight: float = 1.0,
+        auto_normalize: bool = True,
+        normalization: str = "zero_one",
+        critic_steps: int = 1,
+        generator_steps: int = 1,
+        epsilon: Optional[float] = None,
+        delta: Optional[float] = None,
+        l2_norm_clip: float = 1.0,
+        noise_multiplier: Optional[float] = None,
+        random_state: Optional[int] = None,
+        verbose: int = 1,
+    ) -> None:
+        self.sample_len = sample_len
+        self.max_sequence_len = max_sequence_len
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.attribute_noise_dim = attribute_noise_dim
+        self.feature_noise_dim = feature_noise_dim
+        self.attribute_units = attribute_units
+        self.lstm_units = lstm_units
+        self.lstm_layers = lstm_layers
+        self.critic_units = critic_units
+        self.generator_lr = generator_lr
+        self.critic_lr = critic_lr
+        self.beta_1 = beta_1
+        self.gp_weight = gp_weight
+        self.aux_critic = aux_critic
+        self.aux_critic_weight = aux_critic_weight
+        self.auto_normalize = auto_normalize
+        self.normalization = normalization
+        self.critic_steps = critic_steps
+        self.generator_steps = generator_steps
+        self.epsilon = epsilon
+        self.delta = delta
+        self.l2_norm_clip = l2_norm_clip
+        self.noise_multiplier = noise_multiplier
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # ----------------------------------------------------------------- fit
+    def fit(self, df: pd.DataFrame, schema: Union[Schema, Mapping[str, Any]]) -> "DGSynthesizer":
+        """Learn the generative model from a long DataFrame.
+
+        Parameters
+        ----------
+        df : pandas.DataFrame
+            One row per record: series key, optional time, attribute and
+            feature columns as named by ``schema``. It is not modified.
+        schema : Schema or dict
+            Column roles and kinds (a dict in ``Schema.to_dict()`` form works).
+
+        Returns
+        -------
+        DGSynthesizer
+            self, fitted.
+
+        Raises
+        ------
+        DataError
+            If the data does not match the schema or cannot be modelled.
+        ValueError
+            On invalid hyperparameters.
+        """
+        self._check_params()
+        check_dp_request(self.epsilon, self.noise_multiplier)
+        schema = Schema.from_dict(schema)
+        schema.validate(df)
+        ignored = [c for c in df.columns if c not in set(schema.columns)]
+        if ignored:
+            warnings.warn(f"columns {ignored} are not in the schema and are not modelled; "
+                          "they will not appear in sampled data", UserWarning, stacklevel=2)
+        encoder = Encoder(schema, self.sample_len, self.max_sequence_len, self.auto_normalize,
+                          self.normalization).fit(df)
+        data = encoder.transform(df)
+        seed = int(np.random.default_rng(self.random_state).integers(0, 2**31 - 1))
+        config = NetworkConfig(
+            attribute_outputs=encoder.attribute_outputs,
+            minmax_outputs=encoder.minmax_outputs,
+            feature_outputs=encoder.feature_outputs,
+            n_steps=encoder.padded_len_ // encoder.sample_len_,
+            sample_len=encoder.sample_len_,
+            attribute_noise_dim=self.attribute_noise_dim,
+            feature_noise_dim=self.feature_noise_dim,
+            attribute_units=tuple(self.attribute_units),
+            lstm_units=self.lstm_units,
+            lstm_layers=self.lstm_layers,
+            critic_units=tuple(self.critic_units),
+            aux_critic=bool(self.aux_critic),
+            seed=seed,
+        )
+        model = DoppelGANger(config)
+        trainer = Trainer(model, TrainingConfig(
+            epochs=self.epochs, batch_size=self.batch_size, generator_lr=self.generator_lr,
+            critic_lr=self.critic_lr, beta_1=self.beta_1, gp_weight=self.gp_weight,
+            aux_critic_weight=self.aux_critic_weight, critic_steps=self.critic_steps,
+            generator_steps=self.generator_steps, seed=seed, verbose=self.verbose))
+        history = trainer.fit(data.attributes, data.minmax, data.features)
+        self._set_fitted(encoder, model, history, n_series=data.n_series, epsilon=None)
+        return self
+
+    def _set_fitted(self, encoder: Encoder, model: DoppelGANger, history: pd.DataFrame,
+                    n_series: int, epsilon: Optional[float]) -> None:
+        self.encoder_ = encoder
+        self.model_ = model
+        self.schema_ = encoder.schema
+        self.history_ = history
+        self.epsilon_ = epsilon
+        self.n_series_ = int(n_series)
+        self.sample_len_ = encoder.sample_len_
+        self.max_sequence_len_ = encoder.max_len_
+
+    def _check_params(self) -> None:
+        positive_ints = ("epochs", "batch_size", "attribute_noise_dim", "feature_noise_dim",
+                         "lstm_units", "lstm_layers", "critic_steps", "generator_steps")
+        for name in positive_ints:
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        for name in ("attribute_units", "critic_units"):
+            units = getattr(self, name)
+            if (not isinstance(units, (list, tuple)) or not units
+                    or not all(isinstance(u, numbers.Integral) and u >= 1 for u in units)):
+                raise ValueError(f"{name} must be a non-empty sequence of positive integers, "
+                                 f"got {units!r}")
+        for name in ("generator_lr", "critic_lr"):
+            value = getattr(self, name)
+            if not isinstance(value, numbers.Real) or not value > 0:
+                raise ValueError(f"{name} must be a positive number, got {value!r}")
+        if not isinstance(self.beta_1, numbers.Real) or not 0 <= self.beta_1 < 1:
+            raise ValueError(f"beta_1 must lie in [0, 1), got {self.beta_1!r}")
+        for name in ("gp_weight", "aux_critic_weight"):
+            value = getattr(self, name)
+            if not isinstance(value, numbers.Real) or value < 0:
+                raise ValueError(f"{name} must be a non-negative number, got {value!r}")
+
+    # -------------------------------------------------------------- sample
+    def sample(
+        self,
+        n: Optional[int] = None,
+        attributes: Optional[pd.DataFrame] = None,
+        length: Optional[int] = None,
+        random_state: Optional[int] = None,
+    ) -> pd.DataFrame:
+        """Generate synthetic series.
+
+        Parameters
+        ----------
+        n : int, optional
+            Number of series. Required unless ``attributes`` is given.
+        attributes : pandas.DataFrame, optional
+            One row per series to generate, holding every attribute column;
+            the series get exactly these attribute values.
+        length : int, optional
+            Force every series to this many records (1 to
+            ``max_sequence_len_``); by default lengths follow the learned
+            distribution.
+        random_state : int, optional
+            Seed; the same seed on the same model gives identical output.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Long data with the training columns and dtypes and new series ids.
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            Before :meth:`fit`.
+        DataError
+            On invalid ``n``, ``attributes`` or ``length``.
+        """
+        check_is_fitted(self, "model_")
+        encoder = self.encoder_
+        given = None
+        encoded_given = None
+        if attributes is not None:
+            given = self._check_given_attributes(attributes, n)
+            n = len(given)
+            encoded_given = encoder.encode_attributes(given, check_range=True)
+        if n is None:
+            raise DataError("sample() needs n, the number of series, or an attributes frame")
+        if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1:
+            raise DataError(f"n must be a positive integer number of series, got {n!r}")
+        if length is not None and (isinstance(length, bool)
+                                   or not isinstance(length, numbers.Integral)
+                                   or not 1 <= length <= encoder.max_len_):
+            raise DataError(f"length must be an integer in [1, max_sequence_len_="
+                            f"{encoder.max_len_}], got {length!r}")
+        attrs, minmax, records = self._generate(int(n), encoded_given, random_state)
+        lengths = (np.full(int(n), int(length)) if length is not None
+                   else lengths_from_flags(records, encoder.max_len_))
+        return encoder.inverse_transform(attrs, minmax, records, lengths, given)
+
+    def _check_given_attributes(self, attributes: pd.DataFrame, n: Optional[int]) -> pd.DataFrame:
+        if not isinstance(attributes, pd.DataFrame):
+            raise DataError(f"attributes must be a pandas DataFrame, got "
+                            f"{type(attributes).__name__}")
+        names = list(self.schema_.attributes)
+        if not names:
+            raise DataError("the model was fitted without attribute columns, so attributes "
+                            "cannot be given")
+        missing = [c for c in names if c not in attributes.columns]
+        if missing:
+            raise DataError(f"attributes frame lacks attribute columns {missing}")
+        if len(attributes) == 0:
+            raise DataError("attributes frame is empty: give one row per series to generate")
+        if n is not None and n != len(attributes):
+            raise DataError(f"n={n} does not match the {len(attributes)} rows of attributes")
+        for column in names:
+            if attributes[column].isna().any():
+                raise DataError(f"attributes column {column!r} has missing values")
+        return attributes[names].reset_index(drop=True)
+
+    def _generate(self, n: int, given: Optional[np.ndarray], random_state: Optional[int]):
+        config = self.model_.config
+        rng = np.random.default_rng(random_state)
+        chunks: List[tuple] = []
+        for start in range(0, n, SAMPLE_CHUNK):
+            size = min(SAMPLE_CHUNK, n - start)
+            noise = (rng.standard_normal((size, config.attribute_noise_dim), dtype=np.float32),
+                     rng.standard_normal((size, config.attribute_noise_dim), dtype=np.float32),
+                     rng.standard_normal((size, config.n_steps, config.feature_noise_dim),
+                                         dtype=np.float32))
+            part = None if given is None else given[start:start + size]
+            chunks.append(self.model_.sample_arrays(*noise, given_attributes=part))
+        return tuple(np.concatenate(parts, axis=0) for parts in zip(*chunks))
+
+    # --------------------------------------------------------- persistence
+    def _fitted_meta(self) -> Dict[str, Any]:
+        return {
+            "package_version": __version__,
+            "encoder": self.encoder_.to_state(),
+            "network": self.model_.config.to_dict(),
+            "history": {k: [float(v) for v in self.history_[k]] for k in self.history_.columns},
+            "epsilon_": self.epsilon_,
+            "n_series_": self.n_series_,
+        }
+
+    def _restore_fitted(self, meta: Dict[str, Any], weights: Dict[str, List[np.ndarray]]) -> None:
+        encoder = Encoder.from_state(meta["encoder"])
+        model = DoppelGANger(NetworkConfig.from_dict(meta["network"]))
+        model.set_weights(weights)
+        self._set_fitted(encoder, model, pd.DataFrame(meta["history"]),
+                         n_series=meta["n_series_"], epsilon=meta["epsilon_"])
+
+    def __getstate__(self) -> Dict[str, Any]:
+        # Only plain data is pickled (parameters, JSON-able state, numpy
+        # weights): Keras objects and tf.functions do not pickle, and data
+        # survives library upgrades where class layouts do not.
+        state = {k: v for k, v in self.__dict__.items() if not k.endswith("_")}
+        state["_dgkeras_version"] = __version__
+        if hasattr(self, "model_"):
+            state["_fitted_meta"] = self._fitted_meta()
+            state["_weights"] = self.model_.get_weights()
+        return state
+
+    def __setstate__(self, state: Dict[str, Any]) -> None:
+        state = dict(state)
+        meta = state.pop("_fitted_meta", None)
+        weights = state.pop("_weights", None)
+        state.pop("_dgkeras_version", None)
+        self.__dict__.update(state)
+        if meta is not None:
+            self._restore_fitted(meta, weights)
+
+    def save(self, path: str) -> None:
+        """Write the fitted model to a single file holding no executable code.
+
+        The file is JSON + arrays (see :mod:`dgkeras.persistence`); load it
+        with :meth:`load`. Safe to share with people who must not unpickle.
+
+        Parameters
+        ----------
+        path : str or path-like
+            Destination file; written atomically.
+        """
+        check_is_fitted(self, "model_")
+        params = {k: (list(v) if isinstance(v, tuple) else v)
+                  for k, v in self.get_params().items()}
+        if not isinstance(params["random_state"], (int, type(None))):
+            params["random_state"] = None
+        write_model_file(path, {"params": params, **self._fitted_meta()},
+                         self.model_.get_weights())
+
+    @classmethod
+    def load(cls, path: str) -> "DGSynthesizer":
+        """Read a model written by :meth:`save`; nothing in the file is executed.
+
+        Parameters
+        ----------
+        path : str or path-like
+
+        Returns
+        -------
+        DGSynthesizer
+            Fitted, ready to sample.
+
+        Raises
+        ------
+        DataError
+            If the file is corrupt, truncated, not a dgkeras model or of a
+            newer format.
+        """
+        meta, weights = read_model_file(path)
+        try:
+            params = dict(meta["params"])
+            for name in _TUPLE_PARAMS:
+                params[name] = tuple(params[name])
+            synth = cls(**params)
+            synth._restore_fitted(meta, weights)
+        except (KeyError, TypeError, ValueError) as exc:
+            if isinstance(exc, DataError):
+                raise
+            raise DataError(f"{str(path)!r} holds an incomplete or inconsistent dgkeras model: "
+                            f"{exc}") from exc
+        return synth
+
+
+def lengths_from_flags(records: np.ndarray, max_len: int) -> np.ndarray:
+    """Series lengths from generation flags: up to the first "ended" record.
+
+    Parameters
+    ----------
+    records : ndarray, shape (n, T, width)
+        Generated records, the last two columns the flag pair.
+    max_len : int
+        Cap on the length (records past it are padding).
+
+    Returns
+    -------
+    ndarray of int, shape (n,)
+        Values in [1, max_len].
+    """
+    ended = records[:, :, -1] > records[:, :, -2]
+    first_end = np.where(ended.any(axis=1), ended.argmax(axis=1) + 1, records.shape[1])
+    return np.clip(first_end, 1, max_len).astype(np.int64)
