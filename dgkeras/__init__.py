@@ -9,9 +9,20 @@ Examples
 >>> fake = synth.sample(1000)                           # doctest: +SKIP
 """
 
+from typing import Any
+
 from ._version import __version__
 from .exceptions import DataError
 from .schema import Schema
-from .synthesizer import DGSynthesizer
 
 __all__ = ["DGSynthesizer", "DataError", "Schema", "__version__"]
+
+
+def __getattr__(name: str) -> Any:
+    # TensorFlow is imported on first use of the estimator, so that schemas,
+    # readers and the command line's own start-up do not pay for it.
+    if name == "DGSynthesizer":
+        from .synthesizer import DGSynthesizer
+
+        return DGSynthesizer
+    raise AttributeError(f"module 'dgkeras' has no attribute {name!r}")

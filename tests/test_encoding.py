@@ -1,0 +1,129 @@
+"""Encoding is exact: encode -> decode gives the input back, dtypes and all."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import mixed_frame
+
+from dgkeras import DataError
+from dgkeras.encoding import Encoder, choose_sample_len
+
+
+def _order(df, schema):
+    keys = [schema.id_column] + ([schema.time_column] if schema.time_column else [])
+    return df.sort_values(keys, kind="stable").reset_index(drop=True)
+
+
+def _assert_round_trip(df, schema, **kwargs):
+    encoder = Encoder(schema, **kwargs).fit(df)
+    data = encoder.transform(df)
+    back = encoder.inverse_transform(data.attributes, data.minmax, data.features, data.lengths)
+    # Ids are regenerated; map them back by series order to compare the rest.
+    real = _order(df[back.columns], schema)
+    # Series are encoded in order of first appearance in the input.
+    id_map = dict(zip(back[schema.id_column].unique(), df[schema.id_column].unique()))
+    back[schema.id_column] = back[schema.id_column].map(id_map).astype(df[schema.id_column].dtype)
+    back = _order(back, schema)
+    assert list(back.columns) == [c for c in df.columns if c in schema.columns]
+    assert back.dtypes.to_dict() == real.dtypes.to_dict()
+    for column in back.columns:
+        if schema.features.get(column) == "continuous" or \
+                schema.attributes.get(column) == "continuous":
+            span = float(real[column].max() - real[column].min()) or 1.0
+            np.testing.assert_allclose(back[column].astype(float), real[column].astype(float),
+                                       atol=1e-6 * span, rtol=0)
+        else:
+            pd.testing.assert_series_equal(back[column], real[column], check_names=False)
+    return encoder, data
+
+
+def test_round_trip_mba(mba):
+    df, schema = mba
+    encoder, data = _assert_round_trip(df, schema)
+    assert data.features.shape == (600, 56, 2 + 2)
+    assert data.attributes.shape == (600, 11 + 4 + 47)
+    assert data.minmax.shape == (600, 4)
+    assert encoder.sample_len_ == 2  # smallest S with 56 / S <= 50
+
+
+@pytest.mark.parametrize("auto_normalize", [True, False])
+@pytest.mark.parametrize("normalization", ["zero_one", "minus_one_one"])
+def test_round_trip_plaid_variable_length(plaid, auto_normalize, normalization):
+    df, schema = plaid
+    encoder, data = _assert_round_trip(df, schema, auto_normalize=auto_normalize,
+                                       normalization=normalization)
+    lengths = df.groupby("series").size().to_numpy()
+    np.testing.assert_array_equal(data.lengths, lengths)
+    assert encoder.max_len_ == 1000 and encoder.sample_len_ == 20
+    low = -1.0 if normalization == "minus_one_one" else 0.0
+    assert data.features[..., 0].min() >= low and data.features[..., 0].max() <= 1.0
+    # Generation flags: [1, 0] before the last record, [0, 1] at it, zeros after.
+    flags = data.features[..., -2:]
+    for i, n in enumerate(lengths[:5]):
+        assert (flags[i, : n - 1] == [1, 0]).all()
+        assert (flags[i, n - 1] == [0, 1]).all()
+        assert (data.features[i, n:] == 0).all()
+
+
+def test_round_trip_mixed_dtypes_without_attributes():
+    df, schema = mixed_frame()
+    encoder, data = _assert_round_trip(df, schema)
+    assert data.attributes.shape[1] == 0
+    assert encoder.feature_columns_[2].categories == ["hi", "lo", "mid"]
+
+
+def test_dtypes_survive_decoding_of_generator_like_outputs():
+    df, schema = mixed_frame()
+    encoder = Encoder(schema).fit(df)
+    data = encoder.transform(df)
+    noisy = np.random.default_rng(0).uniform(-0.5, 1.5, data.features.shape).astype(np.float32)
+    minmax = np.random.default_rng(1).uniform(-1, 2, data.minmax.shape).astype(np.float32)
+    out = encoder.inverse_transform(data.attributes, minmax, noisy, data.lengths)
+    assert out["count"].dtype == np.int64 and out["flag"].dtype == bool
+    assert isinstance(out["level"].dtype, pd.CategoricalDtype)
+    assert list(out["level"].cat.categories) == ["lo", "mid", "hi", "unused"]
+    assert set(out["code"]) <= {"a", "b", "c"}
+    for column in ("count", "load"):
+        assert out[column].between(df[column].min(), df[column].max()).all()
+
+
+def test_sample_len_choice_and_errors():
+    assert choose_sample_len(56, None) == 2
+    assert choose_sample_len(50, None) == 1
+    assert choose_sample_len(550, None) == 11
+    with pytest.raises(DataError, match=r"sample_len=60 does not fit .* at most 56 .* picks 2"):
+        choose_sample_len(56, 60)
+    with pytest.raises(DataError, match="positive integer"):
+        choose_sample_len(56, 2.5)
+    with pytest.warns(UserWarning, match="LSTM steps"):
+        assert choose_sample_len(200, 1) == 1
+
+
+def test_max_sequence_len_pads_to_multiple_of_sample_len(mba):
+    df, schema = mba
+    encoder = Encoder(schema, sample_len=5, max_sequence_len=58).fit(df)
+    assert encoder.padded_len_ == 60
+    data = encoder.transform(df)
+    assert data.features.shape[1] == 60 and (data.features[:, 56:] == 0).all()
+    # The time grid is extended with the last step for the extra records.
+    times = encoder.time_grid_.take(np.array([56, 57]))
+    assert list(times) == list(pd.to_datetime(["2017-10-15 00:00", "2017-10-15 06:00"]))
+
+
+def test_series_longer_than_max_sequence_len_is_refused(mba):
+    df, schema = mba
+    with pytest.raises(DataError, match=r"series 0 has 56 records, more than max_sequence_len=40"):
+        Encoder(schema, max_sequence_len=40).fit(df)
+
+
+def test_encoder_state_round_trip_is_json(mba):
+    import json
+
+    df, schema = mba
+    encoder = Encoder(schema).fit(df)
+    state = json.loads(json.dumps(encoder.to_state()))
+    again = Encoder.from_state(state)
+    data = encoder.transform(df)
+    a = encoder.inverse_transform(data.attributes, data.minmax, data.features, data.lengths)
+    b = again.inverse_transform(data.attributes, data.minmax, data.features, data.lengths)
+    pd.testing.assert_frame_equal(a, b)

@@ -1,0 +1,138 @@
+"""Pickle and save/load round trips, in fresh processes, and refusal of bad files."""
+
+import json
+import os
+import pickle
+import subprocess
+import sys
+import textwrap
+import zipfile
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from dgkeras import DataError, DGSynthesizer
+from dgkeras.persistence import FORMAT_VERSION, read_model_file
+
+
+def _run_fresh(code, tmp_path):
+    """Run code in a new interpreter without a GPU; it writes sample.csv into tmp_path."""
+    env = {**os.environ, "CUDA_VISIBLE_DEVICES": "", "TF_CPP_MIN_LOG_LEVEL": "2"}
+    result = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], cwd=tmp_path,
+                            env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return (tmp_path / "sample.csv").read_text()
+
+
+def test_pickle_round_trip_in_fresh_process(fitted_attributes, tmp_path):
+    synth, _, _ = fitted_attributes
+    (tmp_path / "model.pkl").write_bytes(pickle.dumps(synth))
+    fresh = _run_fresh("""
+        import pickle
+        synth = pickle.loads(open("model.pkl", "rb").read())
+        synth.sample(40, random_state=11).to_csv("sample.csv", index=False)
+    """, tmp_path)
+    assert fresh == synth.sample(40, random_state=11).to_csv(index=False)
+    copy = pickle.loads(pickle.dumps(synth))
+    pd.testing.assert_frame_equal(copy.history_, synth.history_)
+    assert copy.get_params() == synth.get_params()
+
+
+def test_pickle_holds_only_data(fitted_attributes):
+    synth, _, _ = fitted_attributes
+    state = synth.__getstate__()
+    allowed = (type(None), bool, int, float, str, list, tuple, dict, np.ndarray)
+
+    def check(value, where):
+        assert isinstance(value, allowed), f"{where} is a {type(value).__name__}"
+        if isinstance(value, dict):
+            for k, v in value.items():
+                check(v, f"{where}.{k}")
+        elif isinstance(value, (list, tuple)):
+            for i, v in enumerate(value):
+                check(v, f"{where}[{i}]")
+
+    check(state, "state")
+
+
+def test_save_load_in_fresh_process_without_pickle(fitted_mixed, tmp_path):
+    synth, _, _ = fitted_mixed
+    synth.save(tmp_path / "model.dgk")
+    fresh = _run_fresh("""
+        import pickle
+        def refuse(*args, **kwargs):
+            raise AssertionError("pickle used while loading")
+        pickle.load = pickle.loads = refuse
+        pickle.Unpickler = refuse
+        from dgkeras import DGSynthesizer
+        synth = DGSynthesizer.load("model.dgk")
+        synth.sample(25, random_state=3).to_csv("sample.csv", index=False)
+    """, tmp_path)
+    assert fresh == synth.sample(25, random_state=3).to_csv(index=False)
+    loaded = DGSynthesizer.load(tmp_path / "model.dgk")
+    assert loaded.get_params() == synth.get_params()
+    pd.testing.assert_frame_equal(loaded.history_, synth.history_)
+    assert loaded.schema_ == synth.schema_
+
+
+def test_saved_file_is_json_and_arrays(fitted_mixed, tmp_path):
+    synth, _, _ = fitted_mixed
+    path = tmp_path / "model.dgk"
+    synth.save(path)
+    with zipfile.ZipFile(path) as archive:
+        names = archive.namelist()
+        meta = json.loads(np.load(archive.open("meta.json.npy")).tobytes())
+    assert meta["format"] == "dgkeras-model" and meta["format_version"] == FORMAT_VERSION
+    assert meta["params"]["epochs"] == 2 and meta["encoder"]["schema"]["id_column"] == "sid"
+    assert all(n == "meta.json.npy" or n.startswith("weights/") for n in names)
+    assert not [p for p in os.listdir(tmp_path) if p.endswith(".tmp")]
+
+
+def _rewrite(path, target, mutate_meta=None, drop=None):
+    with np.load(path, allow_pickle=False) as archive:
+        arrays = {k: archive[k] for k in archive.files}
+    meta = json.loads(arrays["meta.json"].tobytes())
+    if mutate_meta:
+        mutate_meta(meta)
+    arrays["meta.json"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
+    for key in drop or []:
+        arrays.pop(key)
+    with open(target, "wb") as f:
+        np.savez(f, **arrays)
+
+
+def test_refuses_truncated_corrupt_foreign_and_newer_files(fitted_mixed, tmp_path):
+    synth, _, _ = fitted_mixed
+    good = tmp_path / "model.dgk"
+    synth.save(good)
+    raw = good.read_bytes()
+    (tmp_path / "truncated.dgk").write_bytes(raw[: len(raw) // 2])
+    with pytest.raises(DataError, match="corrupt or truncated"):
+        DGSynthesizer.load(tmp_path / "truncated.dgk")
+    (tmp_path / "garbage.dgk").write_bytes(b"not a model at all")
+    with pytest.raises(DataError, match="corrupt or truncated"):
+        DGSynthesizer.load(tmp_path / "garbage.dgk")
+    np.savez(tmp_path / "other.npz", x=np.zeros(3))
+    with pytest.raises(DataError, match="not a dgkeras model file"):
+        DGSynthesizer.load(tmp_path / "other.npz")
+    _rewrite(good, tmp_path / "newer.dgk",
+             lambda m: m.update(format_version=FORMAT_VERSION + 1))
+    with pytest.raises(DataError, match="newer than the 1 this dgkeras reads"):
+        DGSynthesizer.load(tmp_path / "newer.dgk")
+    _rewrite(good, tmp_path / "missing.dgk", drop=["weights/critic/0"])
+    with pytest.raises(DataError, match="incomplete or inconsistent"):
+        DGSynthesizer.load(tmp_path / "missing.dgk")
+    # A file holding a pickled object array is refused, never unpickled.
+    np.savez(tmp_path / "pickled.dgk", **{"meta.json": np.array([{"a": 1}], dtype=object)})
+    os.replace(tmp_path / "pickled.dgk.npz", tmp_path / "pickled.dgk")
+    with pytest.raises(DataError, match="corrupt or truncated"):
+        read_model_file(tmp_path / "pickled.dgk")
+
+
+def test_save_before_fit_raises():
+    from sklearn.exceptions import NotFittedError
+
+    with pytest.raises(NotFittedError):
+        DGSynthesizer().save("never-written.dgk")
+    assert not os.path.exists("never-written.dgk")

@@ -1,0 +1,169 @@
+"""DGSynthesizer: fit/sample contract, shapes, lengths, values, conditioning, conventions."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import SMALL, attribute_frame, mixed_frame
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+
+from dgkeras import DataError, DGSynthesizer
+from dgkeras.exceptions import NotYetSupportedError
+
+
+def _check_output_contract(out, df, schema, n, max_len):
+    assert list(out.columns) == [c for c in df.columns if c in schema.columns]
+    assert out.dtypes.to_dict() == df[out.columns].dtypes.to_dict()
+    assert out[schema.id_column].nunique() == n
+    assert not set(out[schema.id_column]) & set(df[schema.id_column])
+    lengths = out.groupby(schema.id_column, sort=False).size()
+    assert lengths.between(1, max_len).all()
+    for column, kind in {**schema.attributes, **schema.features}.items():
+        if kind == "categorical":
+            assert set(out[column].unique()) <= set(df[column].unique()), column
+        else:
+            assert out[column].between(df[column].min(), df[column].max()).all(), column
+    if schema.attributes:
+        assert (out.groupby(schema.id_column)[list(schema.attributes)].nunique() == 1).all().all()
+
+
+@pytest.mark.parametrize("n", [1, 7, 100, 101])
+def test_sample_shapes_and_contract(fitted_attributes, n):
+    synth, df, schema = fitted_attributes
+    out = synth.sample(n, random_state=n)
+    _check_output_contract(out, df, schema, n, max_len=6)
+    assert out["t"].isin(range(6)).all()
+
+
+def test_variable_length_outputs(fitted_mixed):
+    synth, df, schema = fitted_mixed
+    out = synth.sample(60, random_state=0)
+    _check_output_contract(out, df, schema, 60, max_len=9)
+    assert synth.max_sequence_len_ == 9
+    # Time values are the training grid, in order, within each series.
+    positions = out.groupby("sid", sort=False).cumcount()
+    assert (out["t"] == positions).all()
+
+
+def test_length_forces_every_series(fitted_mixed):
+    synth, _, _ = fitted_mixed
+    out = synth.sample(5, length=9, random_state=0)
+    assert out.groupby("sid").size().tolist() == [9] * 5
+    assert synth.sample(4, length=1, random_state=0).groupby("sid").size().tolist() == [1] * 4
+    for bad in (0, 10, 2.5):
+        with pytest.raises(DataError, match=r"length must be an integer in \[1, "):
+            synth.sample(3, length=bad)
+
+
+def test_same_seed_same_output_other_seed_differs(fitted_attributes):
+    synth, _, _ = fitted_attributes
+    a = synth.sample(50, random_state=7)
+    pd.testing.assert_frame_equal(a, synth.sample(50, random_state=7))
+    assert not a["usage"].equals(synth.sample(50, random_state=8)["usage"])
+
+
+def test_sample_with_given_attributes(fitted_attributes):
+    synth, df, _ = fitted_attributes
+    given = pd.DataFrame({"region": ["s", "n", "s"], "premium": [True, False, True],
+                          "size": [0, 60, 30]})
+    out = synth.sample(attributes=given, random_state=0)
+    per_series = out.groupby("id", sort=False)[["region", "premium", "size"]].first()
+    pd.testing.assert_frame_equal(per_series.reset_index(drop=True), given,
+                                  check_dtype=False)
+    assert out.dtypes.to_dict() == df[out.columns].dtypes.to_dict()
+
+
+@pytest.mark.parametrize("given, message", [
+    (pd.DataFrame({"region": ["x"], "premium": [True], "size": [0]}),
+     r"column 'region' \(given attributes\) has value 'x', which is not one of the 3"),
+    (pd.DataFrame({"region": ["n"], "premium": [True], "size": [1000]}),
+     r"column 'size' \(given attributes\) has value 1000 outside the training range"),
+    (pd.DataFrame({"region": ["n"], "premium": [True]}),
+     r"lacks attribute columns \['size'\]"),
+])
+def test_bad_given_attributes(fitted_attributes, given, message):
+    synth, _, _ = fitted_attributes
+    with pytest.raises(DataError, match=message):
+        synth.sample(attributes=given)
+
+
+def test_attributes_cannot_be_given_without_attribute_columns(fitted_mixed):
+    synth, _, _ = fitted_mixed
+    with pytest.raises(DataError, match="fitted without attribute columns"):
+        synth.sample(attributes=pd.DataFrame({"x": [1]}))
+
+
+def test_fitted_state_and_history(fitted_attributes):
+    synth, _, schema = fitted_attributes
+    assert synth.schema_ == schema and synth.epsilon_ is None and synth.n_series_ == 30
+    assert list(synth.history_.columns) == ["critic_loss", "aux_critic_loss",
+                                            "generator_loss", "seconds"]
+    assert len(synth.history_) == 2 and np.isfinite(synth.history_.to_numpy()).all()
+
+
+@pytest.mark.parametrize("n_series, batch_size", [(3, 100), (11, 5)])
+def test_batch_larger_than_data_and_remainder_of_one(n_series, batch_size):
+    df, schema = attribute_frame(n_series=n_series, length=4)
+    synth = DGSynthesizer(epochs=2, batch_size=batch_size, random_state=0, **SMALL)
+    out = synth.fit(df, schema).sample(4, random_state=0)
+    assert out["id"].nunique() == 4 and len(synth.history_) == 2
+
+
+def test_schema_as_dict_and_df_not_modified():
+    df, schema = mixed_frame(n_series=6)
+    before = df.copy()
+    synth = DGSynthesizer(epochs=1, random_state=0, **SMALL).fit(df, schema.to_dict())
+    pd.testing.assert_frame_equal(df, before)
+    assert synth.schema_ == schema
+
+
+def test_extra_columns_are_reported():
+    df, schema = mixed_frame(n_series=6)
+    with pytest.warns(UserWarning, match=r"columns \['note'\] are not in the schema"):
+        DGSynthesizer(epochs=1, random_state=0, **SMALL).fit(df.assign(note="x"), schema)
+
+
+def test_sklearn_conventions():
+    synth = DGSynthesizer(epochs=3, lstm_units=8, random_state=4)
+    params = synth.get_params()
+    assert params["epochs"] == 3 and params["lstm_units"] == 8 and params["epsilon"] is None
+    copy = clone(synth)
+    assert copy.get_params() == params and copy is not synth
+    assert synth.set_params(epochs=5).epochs == 5
+    with pytest.raises(NotFittedError):
+        DGSynthesizer().sample(3)
+
+
+def test_dp_arguments_are_refused_until_supported():
+    df, schema = mixed_frame(n_series=4)
+    for kwargs in (dict(epsilon=1.0), dict(noise_multiplier=1.1)):
+        with pytest.raises(NotYetSupportedError, match="not available in this release"):
+            DGSynthesizer(epochs=1, **kwargs).fit(df, schema)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(epochs=0), "epochs must be a positive integer"),
+    (dict(critic_steps=0), "critic_steps must be a positive integer"),
+    (dict(critic_units=()), "critic_units must be a non-empty sequence"),
+    (dict(beta_1=1.0), r"beta_1 must lie in \[0, 1\)"),
+    (dict(normalization="unit"), "normalization must be one of"),
+])
+def test_bad_hyperparameters(kwargs, message):
+    df, schema = mixed_frame(n_series=4)
+    with pytest.raises(ValueError, match=message):
+        DGSynthesizer(**kwargs).fit(df, schema)
+
+
+def test_several_critic_and_generator_steps():
+    df, schema = attribute_frame(n_series=10, length=4)
+    synth = DGSynthesizer(epochs=2, batch_size=5, critic_steps=2, generator_steps=2,
+                          random_state=0, **SMALL).fit(df, schema)
+    assert np.isfinite(synth.history_.to_numpy()).all()
+    assert synth.sample(3, random_state=0)["id"].nunique() == 3
+
+
+def test_bad_n(fitted_attributes):
+    synth, _, _ = fitted_attributes
+    for bad in (0, -1, 2.0, None):
+        with pytest.raises(DataError, match="n"):
+            synth.sample(bad)
