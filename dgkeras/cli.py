@@ -86,7 +86,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         Arguments; default ``sys.argv[1:]``.
     """
     # TensorFlow's C++ start-up chatter hides the output a shell user reads.
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     args = build_parser().parse_args(argv)
     from .exceptions import DataError
 

@@ -8,6 +8,3 @@ class DataError(ValueError):
     offending value can be found in the user's own data.
     """
 
-
-class NotYetSupportedError(ValueError):
-    """An option that is part of the public API but not available in this release."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numbers
 import warnings
+from dataclasses import asdict
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Union
 
 import numpy as np
@@ -16,7 +17,7 @@ from .encoding import Encoder
 from .exceptions import DataError
 from .gan import DoppelGANger, NetworkConfig
 from .persistence import read_model_file, write_model_file
-from .privacy import check_dp_request
+from .privacy import DPSettings, resolve_dp_settings
 from .schema import Schema
 from .training import Trainer, TrainingConfig
 
@@ -69,9 +70,18 @@ class DGSynthesizer(BaseEstimator):
         Output range of continuous values: sigmoid [0, 1] or tanh [-1, 1].
     critic_steps, generator_steps : int, default=1
         Critic and generator updates per training step.
-    epsilon, delta, l2_norm_clip, noise_multiplier : optional
-        Differential privacy (DP-SGD) settings; not available in this
-        release (setting ``epsilon`` or ``noise_multiplier`` raises).
+    epsilon : float or None, default=None
+        Privacy budget: turns on DP-SGD for the two critics (the only
+        networks that read real data), with the noise multiplier computed
+        from (epsilon, delta, n_series, batch_size, epochs, critic_steps).
+        See :mod:`dgkeras.privacy` for the mechanism and accounting.
+    delta : float or None, default=None
+        DP delta; None gives ``1 / (10 * n_series)``. Must be below 1/n.
+    l2_norm_clip : float, default=1.0
+        Per-series gradient norm bound of DP-SGD.
+    noise_multiplier : float or None, default=None
+        Give the DP-SGD noise multiplier directly instead of ``epsilon``;
+        ``epsilon_`` then reports what it spends.
     random_state : int or None, default=None
         Seed of weights, noise and shuffling.
     verbose : int, default=1
@@ -85,7 +95,9 @@ class DGSynthesizer(BaseEstimator):
         One row per epoch: ``critic_loss``, ``aux_critic_loss``,
         ``generator_loss``, ``seconds``.
     epsilon_ : float or None
-        Privacy budget spent (None without DP).
+        Privacy budget actually spent (None without DP).
+    noise_multiplier_, delta_ : float or None
+        The DP-SGD noise multiplier per critic update and the delta in use.
     n_series_ : int
         Number of training series.
     sample_len_, max_sequence_len_ : int
@@ -182,7 +194,6 @@ class DGSynthesizer(BaseEstimator):
             On invalid hyperparameters.
         """
         self._check_params()
-        check_dp_request(self.epsilon, self.noise_multiplier)
         schema = Schema.from_dict(schema)
         schema.validate(df)
         ignored = [c for c in df.columns if c not in set(schema.columns)]
@@ -192,6 +203,9 @@ class DGSynthesizer(BaseEstimator):
         encoder = Encoder(schema, self.sample_len, self.max_sequence_len, self.auto_normalize,
                           self.normalization).fit(df)
         data = encoder.transform(df)
+        dp = resolve_dp_settings(self.epsilon, self.delta, self.l2_norm_clip,
+                                 self.noise_multiplier, data.n_series, self.batch_size,
+                                 self.epochs, self.critic_steps)
         seed = int(np.random.default_rng(self.random_state).integers(0, 2**31 - 1))
         config = NetworkConfig(
             attribute_outputs=encoder.attribute_outputs,
@@ -213,18 +227,22 @@ class DGSynthesizer(BaseEstimator):
             epochs=self.epochs, batch_size=self.batch_size, generator_lr=self.generator_lr,
             critic_lr=self.critic_lr, beta_1=self.beta_1, gp_weight=self.gp_weight,
             aux_critic_weight=self.aux_critic_weight, critic_steps=self.critic_steps,
-            generator_steps=self.generator_steps, seed=seed, verbose=self.verbose))
+            generator_steps=self.generator_steps, seed=seed, verbose=self.verbose, dp=dp),
+            n_series=data.n_series)
         history = trainer.fit(data.attributes, data.minmax, data.features)
-        self._set_fitted(encoder, model, history, n_series=data.n_series, epsilon=None)
+        self._set_fitted(encoder, model, history, n_series=data.n_series, dp=dp)
         return self
 
     def _set_fitted(self, encoder: Encoder, model: DoppelGANger, history: pd.DataFrame,
-                    n_series: int, epsilon: Optional[float]) -> None:
+                    n_series: int, dp: Optional[DPSettings]) -> None:
         self.encoder_ = encoder
         self.model_ = model
         self.schema_ = encoder.schema
         self.history_ = history
-        self.epsilon_ = epsilon
+        self.dp_settings_ = dp
+        self.epsilon_ = None if dp is None else dp.epsilon
+        self.noise_multiplier_ = None if dp is None else dp.noise_multiplier
+        self.delta_ = None if dp is None else dp.delta
         self.n_series_ = int(n_series)
         self.sample_len_ = encoder.sample_len_
         self.max_sequence_len_ = encoder.max_len_
@@ -352,7 +370,7 @@ class DGSynthesizer(BaseEstimator):
             "encoder": self.encoder_.to_state(),
             "network": self.model_.config.to_dict(),
             "history": {k: [float(v) for v in self.history_[k]] for k in self.history_.columns},
-            "epsilon_": self.epsilon_,
+            "dp_settings_": None if self.dp_settings_ is None else asdict(self.dp_settings_),
             "n_series_": self.n_series_,
         }
 
@@ -360,8 +378,9 @@ class DGSynthesizer(BaseEstimator):
         encoder = Encoder.from_state(meta["encoder"])
         model = DoppelGANger(NetworkConfig.from_dict(meta["network"]))
         model.set_weights(weights)
+        dp = meta["dp_settings_"]
         self._set_fitted(encoder, model, pd.DataFrame(meta["history"]),
-                         n_series=meta["n_series_"], epsilon=meta["epsilon_"])
+                         n_series=meta["n_series_"], dp=None if dp is None else DPSettings(**dp))
 
     def __getstate__(self) -> Dict[str, Any]:
         # Only plain data is pickled (parameters, JSON-able state, numpy

@@ -5,6 +5,8 @@ critic (Wasserstein loss + gradient penalty) followed by ``generator_steps``
 updates of the three generator submodels on ``L1 + alpha * L2`` (paper
 Sec. 4.3). It is a ``tf.function`` traced once per fit, fed by a ``tf.data``
 pipeline; nothing in it is device-specific, so the same code runs on a GPU.
+With differential privacy the critics' gradients come from
+:mod:`dgkeras.privacy` and batches are Poisson-sampled.
 """
 
 from __future__ import annotations
@@ -12,17 +14,20 @@ from __future__ import annotations
 import sys
 import time
 from dataclasses import dataclass
-from typing import Callable, Dict, List, Optional
+from typing import Callable, Dict, Iterator, List, Optional, Tuple
 
 import numpy as np
 import pandas as pd
 import tensorflow as tf
 
 from .gan import DoppelGANger
+from .privacy import DPSettings, dp_sum_of_clipped_gradients, poisson_batches
 
 # Added under the square root of the gradient norm, as in the original code,
 # so the penalty's gradient stays finite at a zero gradient.
 _NORM_EPS = 1e-8
+
+HISTORY_COLUMNS = ["critic_loss", "aux_critic_loss", "generator_loss", "seconds"]
 
 
 @dataclass
@@ -40,31 +45,34 @@ class TrainingConfig:
     generator_steps: int = 1
     seed: int = 0
     verbose: int = 1
+    dp: Optional[DPSettings] = None
 
 
 def gradient_penalty(critic: tf.keras.Model, real: tf.Tensor, fake: tf.Tensor,
-                     rng: tf.random.Generator) -> tf.Tensor:
-    """Mean of (||grad critic(x_hat)||_2 - 1)^2 over per-example interpolates.
+                     t: tf.Tensor) -> tf.Tensor:
+    """Per-example (||grad critic(x_hat)||_2 - 1)^2 at ``x_hat = real + t (fake - real)``.
 
-    ``x_hat = real + t (fake - real)`` with ``t ~ U[0, 1]`` drawn per example
-    (the paper's appendix).
+    ``t`` has shape (batch, 1), drawn from U[0, 1] per example (the paper's
+    appendix). Returns shape (batch,).
     """
-    t = rng.uniform((tf.shape(real)[0], 1))
     interpolated = real + t * (fake - real)
     with tf.GradientTape() as tape:
         tape.watch(interpolated)
         score = critic(interpolated, training=True)
     grads = tape.gradient(score, interpolated)
     norms = tf.sqrt(tf.reduce_sum(tf.square(grads), axis=1) + _NORM_EPS)
-    return tf.reduce_mean(tf.square(norms - 1.0))
+    return tf.square(norms - 1.0)
 
 
-def wasserstein_critic_loss(critic: tf.keras.Model, real: tf.Tensor, fake: tf.Tensor,
-                            gp_weight: float, rng: tf.random.Generator) -> tf.Tensor:
-    """E[critic(fake)] - E[critic(real)] + gp_weight * gradient penalty."""
-    distance = (tf.reduce_mean(critic(fake, training=True))
-                - tf.reduce_mean(critic(real, training=True)))
-    return distance + gp_weight * gradient_penalty(critic, real, fake, rng)
+def critic_example_losses(critic: tf.keras.Model, real: tf.Tensor, fake: tf.Tensor,
+                          t: tf.Tensor, gp_weight: float) -> tf.Tensor:
+    """Per-example WGAN-GP critic loss: critic(fake) - critic(real) + gp_weight * GP.
+
+    Its batch mean is the usual critic loss; DP-SGD clips it per example.
+    """
+    score_fake = critic(fake, training=True)[:, 0]
+    score_real = critic(real, training=True)[:, 0]
+    return score_fake - score_real + gp_weight * gradient_penalty(critic, real, fake, t)
 
 
 class Trainer:
@@ -74,11 +82,14 @@ class Trainer:
     ----------
     model : DoppelGANger
     config : TrainingConfig
+    n_series : int
+        Number of training series (sets the batch size actually used).
     """
 
-    def __init__(self, model: DoppelGANger, config: TrainingConfig) -> None:
+    def __init__(self, model: DoppelGANger, config: TrainingConfig, n_series: int) -> None:
         self.model = model
         self.config = config
+        self.batch_size = min(config.batch_size, n_series)
         self.rng = tf.random.Generator.from_seed(config.seed)
         adam = tf.keras.optimizers.Adam
         self.generator_optimizer = adam(config.generator_lr, beta_1=config.beta_1)
@@ -86,38 +97,79 @@ class Trainer:
         self.aux_critic_optimizer = adam(config.critic_lr, beta_1=config.beta_1)
         self.generator_variables = [v for net in model.generators
                                     for v in net.trainable_variables]
+        self.critic_variables = list(model.critic.trainable_variables)
+        self.aux_critic_variables = (list(model.aux_critic.trainable_variables)
+                                     if model.aux_critic is not None else [])
         # Creating optimizer slots before tracing keeps variable creation out of the step.
         self.generator_optimizer.build(self.generator_variables)
-        self.critic_optimizer.build(model.critic.trainable_variables)
-        if model.aux_critic is not None:
-            self.aux_critic_optimizer.build(model.aux_critic.trainable_variables)
+        self.critic_optimizer.build(self.critic_variables)
+        if self.aux_critic_variables:
+            self.aux_critic_optimizer.build(self.aux_critic_variables)
         self.train_step = tf.function(self._train_step, reduce_retracing=True)
 
-    # ------------------------------------------------------------- one step
-    def _critic_update(self, real_attributes, real_minmax, real_records) -> Dict[str, tf.Tensor]:
+    # ------------------------------------------------------------- critics
+    def critic_gradients(self, real_attributes, real_minmax, real_records
+                         ) -> Tuple[List[tf.Tensor], List[tf.Tensor], Dict[str, tf.Tensor]]:
+        """Gradients of both critics on one real batch and a generated batch of its size.
+
+        Without DP: gradients of the batch-mean losses. With DP: the noised
+        sum of per-example gradients clipped jointly over both critics,
+        divided by the expected batch size; the losses, which are computed
+        from real data without noise, are then not reported (NaN).
+
+        Returns
+        -------
+        critic_grads, aux_critic_grads : list of Tensor
+        losses : dict
+            ``critic_loss`` and ``aux_critic_loss``.
+        """
         model, cfg = self.model, self.config
         batch = tf.shape(real_records)[0]
         fake = model.generate(*model.noise(self.rng, batch), training=True)
         real_in, real_aux_in = model.critic_inputs(real_attributes, real_minmax, real_records)
         fake_in, fake_aux_in = model.critic_inputs(*fake)
+        t = self.rng.uniform((batch, 1))
+        t_aux = self.rng.uniform((batch, 1)) if model.aux_critic is not None else t
+        n_critic = len(self.critic_variables)
+        if cfg.dp is not None:
+            def example_loss(real, fake_, t_, real_aux, fake_aux, t_aux_):
+                loss = critic_example_losses(model.critic, real[None], fake_[None], t_[None],
+                                             cfg.gp_weight)
+                if model.aux_critic is not None:
+                    loss += critic_example_losses(model.aux_critic, real_aux[None],
+                                                  fake_aux[None], t_aux_[None], cfg.gp_weight)
+                return tf.reduce_sum(loss)
+
+            grads = dp_sum_of_clipped_gradients(
+                example_loss, (real_in, fake_in, t, real_aux_in, fake_aux_in, t_aux),
+                self.critic_variables + self.aux_critic_variables, cfg.dp)
+            nan = tf.constant(float("nan"))
+            return grads[:n_critic], grads[n_critic:], {"critic_loss": nan,
+                                                        "aux_critic_loss": nan}
         with tf.GradientTape() as tape:
-            critic_loss = wasserstein_critic_loss(model.critic, real_in, fake_in,
-                                                  cfg.gp_weight, self.rng)
-        grads = tape.gradient(critic_loss, model.critic.trainable_variables)
-        self.critic_optimizer.apply_gradients(zip(grads, model.critic.trainable_variables))
+            critic_loss = tf.reduce_mean(
+                critic_example_losses(model.critic, real_in, fake_in, t, cfg.gp_weight))
+        critic_grads = tape.gradient(critic_loss, self.critic_variables)
+        aux_grads: List[tf.Tensor] = []
         aux_loss = tf.constant(0.0)
         if model.aux_critic is not None:
             with tf.GradientTape() as tape:
-                aux_loss = wasserstein_critic_loss(model.aux_critic, real_aux_in, fake_aux_in,
-                                                   cfg.gp_weight, self.rng)
-            grads = tape.gradient(aux_loss, model.aux_critic.trainable_variables)
-            self.aux_critic_optimizer.apply_gradients(
-                zip(grads, model.aux_critic.trainable_variables))
-        return {"critic_loss": critic_loss, "aux_critic_loss": aux_loss}
+                aux_loss = tf.reduce_mean(critic_example_losses(
+                    model.aux_critic, real_aux_in, fake_aux_in, t_aux, cfg.gp_weight))
+            aux_grads = tape.gradient(aux_loss, self.aux_critic_variables)
+        return critic_grads, aux_grads, {"critic_loss": critic_loss, "aux_critic_loss": aux_loss}
 
-    def _generator_update(self, batch: tf.Tensor) -> tf.Tensor:
+    def _critic_update(self, *real_batch) -> Dict[str, tf.Tensor]:
+        critic_grads, aux_grads, losses = self.critic_gradients(*real_batch)
+        self.critic_optimizer.apply_gradients(zip(critic_grads, self.critic_variables))
+        if self.aux_critic_variables:
+            self.aux_critic_optimizer.apply_gradients(zip(aux_grads, self.aux_critic_variables))
+        return losses
+
+    # ----------------------------------------------------------- generator
+    def _generator_update(self) -> tf.Tensor:
         model, cfg = self.model, self.config
-        noise = model.noise(self.rng, batch)
+        noise = model.noise(self.rng, self.batch_size)
         with tf.GradientTape() as tape:
             fake_in, fake_aux_in = model.critic_inputs(*model.generate(*noise, training=True))
             loss = -tf.reduce_mean(model.critic(fake_in, training=True))
@@ -132,24 +184,40 @@ class Trainer:
         for _ in range(self.config.critic_steps):
             losses = self._critic_update(real_attributes, real_minmax, real_records)
         for _ in range(self.config.generator_steps):
-            generator_loss = self._generator_update(tf.shape(real_records)[0])
+            generator_loss = self._generator_update()
         return {**losses, "generator_loss": generator_loss}
 
     # ------------------------------------------------------------ the loop
     def dataset(self, attributes: np.ndarray, minmax: np.ndarray,
                 records: np.ndarray) -> tf.data.Dataset:
-        """Shuffled fixed-size batches, reshuffled every epoch.
+        """Shuffled fixed-size batches, reshuffled every epoch (the non-DP pipeline).
 
         The batch is ``min(batch_size, n_series)`` and the last incomplete
         batch is dropped, so every step sees a full batch; reshuffling lets
         every series take part over the epochs.
         """
         n = len(records)
-        batch = min(self.config.batch_size, n)
         return (tf.data.Dataset.from_tensor_slices((attributes, minmax, records))
                 .shuffle(n, seed=self.config.seed, reshuffle_each_iteration=True)
-                .batch(batch, drop_remainder=True)
+                .batch(self.batch_size, drop_remainder=True)
                 .prefetch(tf.data.AUTOTUNE))
+
+    def _epochs(self, attributes: np.ndarray, minmax: np.ndarray,
+                records: np.ndarray) -> Iterator[Iterator[tuple]]:
+        """Batches of each epoch: tf.data batches, or Poisson samples under DP."""
+        dp = self.config.dp
+        if dp is None:
+            data = self.dataset(attributes, minmax, records)
+            for _ in range(self.config.epochs):
+                yield iter(data)
+            return
+        # The accountant counts ceil(epochs / q) Poisson-sampled steps; spread
+        # them over the epochs for reporting.
+        batches = poisson_batches(len(records), dp.sampling_probability, dp.steps,
+                                  np.random.default_rng(self.config.seed))
+        for count in np.diff(np.linspace(0, dp.steps, self.config.epochs + 1).round()):
+            yield ((attributes[i], minmax[i], records[i])
+                   for i in (next(batches) for _ in range(int(count))))
 
     def fit(self, attributes: np.ndarray, minmax: np.ndarray, records: np.ndarray,
             on_epoch_end: Optional[Callable[[int, Dict[str, float]], None]] = None
@@ -169,14 +237,14 @@ class Trainer:
             One row per epoch: mean ``critic_loss``, ``aux_critic_loss``,
             ``generator_loss`` over the epoch's steps and ``seconds``.
         """
-        data = self.dataset(attributes, minmax, records)
         rows: List[Dict[str, float]] = []
-        for epoch in range(self.config.epochs):
+        for epoch, batches in enumerate(self._epochs(attributes, minmax, records)):
             start = time.perf_counter()
-            step_losses = [self.train_step(*batch) for batch in data]
+            step_losses = [self.train_step(*batch) for batch in batches]
             # Averaged once per epoch, so steps never wait on the host.
-            logs = {k: float(tf.reduce_mean(tf.stack([s[k] for s in step_losses])))
-                    for k in step_losses[0]}
+            logs = {k: (float(tf.reduce_mean(tf.stack([s[k] for s in step_losses])))
+                        if step_losses else float("nan"))
+                    for k in HISTORY_COLUMNS[:-1]}
             logs["seconds"] = time.perf_counter() - start
             rows.append(logs)
             if _should_report(self.config.verbose, epoch, self.config.epochs):
@@ -185,8 +253,7 @@ class Trainer:
                       file=sys.stderr, flush=True)
             if on_epoch_end is not None:
                 on_epoch_end(epoch, logs)
-        return pd.DataFrame(rows, columns=["critic_loss", "aux_critic_loss",
-                                           "generator_loss", "seconds"])
+        return pd.DataFrame(rows, columns=HISTORY_COLUMNS)
 
 
 def _should_report(verbose: int, epoch: int, epochs: int) -> bool:

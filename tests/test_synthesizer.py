@@ -8,7 +8,6 @@ from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 
 from dgkeras import DataError, DGSynthesizer
-from dgkeras.exceptions import NotYetSupportedError
 
 
 def _check_output_contract(out, df, schema, n, max_len):
@@ -132,13 +131,6 @@ def test_sklearn_conventions():
     assert synth.set_params(epochs=5).epochs == 5
     with pytest.raises(NotFittedError):
         DGSynthesizer().sample(3)
-
-
-def test_dp_arguments_are_refused_until_supported():
-    df, schema = mixed_frame(n_series=4)
-    for kwargs in (dict(epsilon=1.0), dict(noise_multiplier=1.1)):
-        with pytest.raises(NotYetSupportedError, match="not available in this release"):
-            DGSynthesizer(epochs=1, **kwargs).fit(df, schema)
 
 
 @pytest.mark.parametrize("kwargs, message", [
