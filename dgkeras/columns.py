@@ -123,11 +123,13 @@ class CategoricalColumn:
         """The generator output block for this column."""
         return [Output(self.name, self.dim, "softmax")]
 
-    def codes(self, values: pd.Series, where: str = "") -> np.ndarray:
-        """Integer category codes; unknown values raise DataError."""
+    def codes(self, values: pd.Series, where: str = "",
+              handle_unknown: str = "error") -> np.ndarray:
+        """Integer category codes; unknown values raise DataError, or get -1 when
+        ``handle_unknown="ignore"``."""
         index = pd.Index(self.categories, dtype=object)
         codes = index.get_indexer(values.to_numpy(dtype=object))
-        if (codes < 0).any():
+        if (codes < 0).any() and handle_unknown != "ignore":
             bad = values.to_numpy(dtype=object)[codes < 0][0]
             raise DataError(
                 f"column {self.name!r}{where} has value {bad!r}, which is not one of the "
@@ -135,9 +137,15 @@ class CategoricalColumn:
             )
         return codes
 
-    def encode(self, values: pd.Series, normalization: str, where: str = "") -> np.ndarray:
-        """One-hot encode, shape (n, dim)."""
-        return np.eye(self.dim, dtype=np.float32)[self.codes(values, where)]
+    def encode(self, values: pd.Series, normalization: str, where: str = "",
+               handle_unknown: str = "error") -> np.ndarray:
+        """One-hot encode, shape (n, dim); unknown values are all-zero rows when
+        ``handle_unknown="ignore"``, else a DataError."""
+        codes = self.codes(values, where, handle_unknown)
+        one_hot = np.zeros((len(codes), self.dim), dtype=np.float32)
+        known = codes >= 0
+        one_hot[np.flatnonzero(known), codes[known]] = 1.0
+        return one_hot
 
     def decode(self, block: np.ndarray, normalization: str) -> pd.Series:
         """Most likely category of each row of a (n, dim) block, in the training dtype."""
@@ -219,8 +227,10 @@ class ContinuousColumn:
                 f"outside the training range [{self.min}, {self.max}]"
             )
 
-    def encode(self, values: pd.Series, normalization: str, where: str = "") -> np.ndarray:
-        """Scaled values, shape (n, 1)."""
+    def encode(self, values: pd.Series, normalization: str, where: str = "",
+               handle_unknown: str = "error") -> np.ndarray:
+        """Scaled values, shape (n, 1); values outside the training range scale
+        outside the output range."""
         unit = self.to_unit(values.to_numpy(dtype=np.float64))
         return to_output_space(unit, normalization)[:, None].astype(np.float32)
 

@@ -314,12 +314,16 @@ class Encoder:
         return outputs + [Output("generation flag", FLAG_DIM, "softmax")]
 
     # ------------------------------------------------------------- transform
-    def transform(self, df: pd.DataFrame) -> EncodedData:
+    def transform(self, df: pd.DataFrame, handle_unknown: str = "error") -> EncodedData:
         """Encode a validated long DataFrame.
 
         Parameters
         ----------
         df : pandas.DataFrame
+        handle_unknown : {"error", "ignore"}
+            Categories not seen in training raise DataError, or, with
+            "ignore", encode as all-zero one-hot rows (for comparing other
+            data with the training data, e.g. holdout series).
 
         Returns
         -------
@@ -333,7 +337,7 @@ class Encoder:
             )
         n = len(lengths)
         first_rows = order[np.concatenate([[0], np.cumsum(lengths)[:-1]])]
-        attributes = self.encode_attributes(df.iloc[first_rows])
+        attributes = self.encode_attributes(df.iloc[first_rows], handle_unknown=handle_unknown)
 
         sorted_df = df.iloc[order]
         width = sum(o.dim for o in self.feature_outputs)
@@ -344,7 +348,7 @@ class Encoder:
             values = sorted_df[column.name]
             if isinstance(column, CategoricalColumn):
                 features[codes, positions, offset:offset + column.dim] = column.encode(
-                    values, self.normalization)
+                    values, self.normalization, handle_unknown=handle_unknown)
             else:
                 unit = column.to_unit(values.to_numpy(dtype=np.float64))
                 if self.auto_normalize:
@@ -361,7 +365,8 @@ class Encoder:
                         else np.zeros((n, 0), dtype=np.float32))
         return EncodedData(attributes, minmax_array, features, lengths.astype(np.int64))
 
-    def encode_attributes(self, frame: pd.DataFrame, check_range: bool = False) -> np.ndarray:
+    def encode_attributes(self, frame: pd.DataFrame, check_range: bool = False,
+                          handle_unknown: str = "error") -> np.ndarray:
         """Encode one row per series of attribute values, shape (n, A).
 
         Parameters
@@ -371,6 +376,8 @@ class Encoder:
         check_range : bool
             Refuse continuous values outside the training range (used for
             user-given attributes at sampling time).
+        handle_unknown : {"error", "ignore"}
+            As in :meth:`transform`.
 
         Returns
         -------
@@ -382,7 +389,7 @@ class Encoder:
                 column.check_range(frame[column.name], " (given attributes)")
             where = " (given attributes)" if check_range else ""
             blocks.append(column.encode(frame[column.name].reset_index(drop=True),
-                                        self.normalization, where))
+                                        self.normalization, where, handle_unknown))
         return np.concatenate(blocks, axis=1).astype(np.float32)
 
     # -------------------------------------------------------------- decoding

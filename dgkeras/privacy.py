@@ -308,7 +308,8 @@ class MembershipInferenceResult:
 
 
 def _series_vectors(synth, df: pd.DataFrame) -> np.ndarray:
-    data = synth.encoder_.transform(df)
+    # Candidates may hold categories the model never saw: they encode as zeros.
+    data = synth.encoder_.transform(df, handle_unknown="ignore")
     flat = data.features.reshape(len(data.features), -1)
     return np.concatenate([data.attributes, data.minmax, flat], axis=1).astype(np.float64)
 

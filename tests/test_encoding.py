@@ -127,3 +127,14 @@ def test_encoder_state_round_trip_is_json(mba):
     a = encoder.inverse_transform(data.attributes, data.minmax, data.features, data.lengths)
     b = again.inverse_transform(data.attributes, data.minmax, data.features, data.lengths)
     pd.testing.assert_frame_equal(a, b)
+
+
+def test_unknown_categories_error_or_encode_as_zeros(mba):
+    df, schema = mba
+    encoder = Encoder(schema).fit(df[df["state"] != "TX"])
+    with pytest.raises(DataError, match="column 'state' has value 'TX', which is not one of"):
+        encoder.transform(df)
+    data = encoder.transform(df, handle_unknown="ignore")
+    tx = df.groupby("home_id")["state"].first().to_numpy() == "TX"
+    state_block = data.attributes[:, -len(encoder.attribute_columns_[2].categories):]
+    assert tx.any() and (state_block[tx] == 0).all() and (state_block[~tx].sum(1) == 1).all()
