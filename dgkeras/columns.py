@@ -150,9 +150,9 @@ class CategoricalColumn:
     def decode(self, block: np.ndarray, normalization: str) -> pd.Series:
         """Most likely category of each row of a (n, dim) block, in the training dtype."""
         codes = np.argmax(block, axis=-1) if block.shape[-1] else np.zeros(len(block), int)
-        values = np.empty(len(codes), dtype=object)
-        values[:] = [self.categories[c] for c in codes]
-        return _restore_dtype(values, self.dtype_state)
+        categories = np.empty(len(self.categories), dtype=object)
+        categories[:] = self.categories
+        return _restore_dtype(categories[codes], self.dtype_state)
 
     def to_state(self) -> Dict[str, Any]:
         """JSON-able description of the fitted column."""

@@ -400,6 +400,7 @@ class Encoder:
         features: np.ndarray,
         lengths: np.ndarray,
         given_attributes: Optional[pd.DataFrame] = None,
+        id_offset: int = 0,
     ) -> pd.DataFrame:
         """Decode generator outputs to a long DataFrame with the training columns and dtypes.
 
@@ -413,6 +414,9 @@ class Encoder:
             Records to keep for each series, 1 <= length <= T.
         given_attributes : pandas.DataFrame, optional
             Attribute values to emit as given instead of decoding ``attributes``.
+        id_offset : int
+            Number of the first generated series, so that chunks of one
+            sample get distinct ids.
 
         Returns
         -------
@@ -427,7 +431,8 @@ class Encoder:
         positions = np.arange(len(series)) - np.repeat(starts, lengths)
         out: Dict[str, pd.Series] = {}
         if self.schema.id_column is not None:
-            out[self.schema.id_column] = self._new_ids(n).iloc[series].reset_index(drop=True)
+            out[self.schema.id_column] = self._new_ids(n, id_offset).iloc[series].reset_index(
+                drop=True)
         if self.time_grid_ is not None:
             out[self.time_grid_.column] = self.time_grid_.take(positions)
         offset = 0
@@ -460,11 +465,12 @@ class Encoder:
             offset += column.dim
         return pd.DataFrame({c: out[c] for c in self.columns_})
 
-    def _new_ids(self, n: int) -> pd.Series:
+    def _new_ids(self, n: int, offset: int = 0) -> pd.Series:
         state = self.id_state_
+        numbers = offset + np.arange(n)
         if state["kind"] == "int":
-            return pd.Series(state["start"] + np.arange(n)).astype(state["dtype"])
-        values = np.array([f"{state['prefix']}{i}" for i in range(n)], dtype=object)
+            return pd.Series(state["start"] + numbers).astype(state["dtype"])
+        values = np.array([f"{state['prefix']}{i}" for i in numbers], dtype=object)
         return pd.Series(values).astype(state["dtype"])
 
     # ------------------------------------------------------------ persistence

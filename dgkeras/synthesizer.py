@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import gzip
 import numbers
+import os
 import warnings
 from dataclasses import asdict
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Union
+from pathlib import Path
+from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Union
 
 import numpy as np
 import pandas as pd
@@ -307,27 +310,115 @@ class DGSynthesizer(BaseEstimator):
         DataError
             On invalid ``n``, ``attributes`` or ``length``.
         """
+        n, given, encoded = self._check_sample_request(n, attributes, length)
+        blocks = list(self._generate_blocks(n, encoded, random_state))
+        arrays = tuple(np.concatenate(parts, axis=0) for parts in zip(*blocks))
+        return self._decode(arrays, length, given, 0)
+
+    def iter_samples(
+        self,
+        n: Optional[int] = None,
+        chunk_size: int = 10_000,
+        attributes: Optional[pd.DataFrame] = None,
+        length: Optional[int] = None,
+        random_state: Optional[int] = None,
+    ) -> Iterator[pd.DataFrame]:
+        """Generate series as DataFrames of at most ``chunk_size`` series each.
+
+        Memory stays bounded by the chunk size whatever ``n`` is. Concatenated,
+        the chunks equal ``sample(n, ...)`` with the same arguments.
+
+        Parameters
+        ----------
+        n, attributes, length, random_state
+            As in :meth:`sample`.
+        chunk_size : int, default=10000
+            Series per yielded DataFrame.
+
+        Yields
+        ------
+        pandas.DataFrame
+        """
+        if isinstance(chunk_size, bool) or not isinstance(chunk_size, numbers.Integral) \
+                or chunk_size < 1:
+            raise DataError(f"chunk_size must be a positive integer, got {chunk_size!r}")
+        n, given, encoded = self._check_sample_request(n, attributes, length)
+        buffer: Optional[tuple] = None
+        offset = 0
+        for block in self._generate_blocks(n, encoded, random_state):
+            buffer = block if buffer is None else tuple(
+                np.concatenate([a, b], axis=0) for a, b in zip(buffer, block))
+            while len(buffer[0]) >= chunk_size:
+                head = tuple(a[:chunk_size] for a in buffer)
+                buffer = tuple(a[chunk_size:] for a in buffer)
+                yield self._decode(head, length, given, offset)
+                offset += chunk_size
+        if buffer is not None and len(buffer[0]):
+            yield self._decode(buffer, length, given, offset)
+
+    def sample_to(
+        self,
+        path: "str | os.PathLike",
+        n: Optional[int] = None,
+        chunk_size: int = 10_000,
+        attributes: Optional[pd.DataFrame] = None,
+        length: Optional[int] = None,
+        random_state: Optional[int] = None,
+        overwrite: bool = False,
+    ) -> Path:
+        """Stream generated series to a CSV or parquet file with bounded memory.
+
+        The format follows the suffix (``.csv``, ``.csv.gz``, ``.parquet``;
+        parquet needs ``pyarrow``). The file is written under a temporary
+        name and renamed when complete, so an interrupted run leaves no
+        half-written output.
+
+        Parameters
+        ----------
+        path : str or path-like
+            Output file; an existing file is refused unless ``overwrite``.
+        n, chunk_size, attributes, length, random_state
+            As in :meth:`iter_samples`.
+        overwrite : bool, default=False
+            Replace an existing file.
+
+        Returns
+        -------
+        pathlib.Path
+            The written file.
+        """
+        path = Path(path)
+        if path.exists() and not overwrite:
+            raise DataError(f"{str(path)!r} exists; pass overwrite=True to replace it")
+        writer = _chunk_writer(path)
+        chunks = self.iter_samples(n, chunk_size, attributes, length, random_state)
+        tmp = path.with_name(f".{path.name}.partial")
+        try:
+            writer(chunks, tmp)
+            os.replace(tmp, path)
+        finally:
+            if tmp.exists():
+                tmp.unlink()
+        return path
+
+    def _check_sample_request(self, n, attributes, length):
         check_is_fitted(self, "model_")
-        encoder = self.encoder_
-        given = None
-        encoded_given = None
+        given = encoded = None
         if attributes is not None:
             given = self._check_given_attributes(attributes, n)
             n = len(given)
-            encoded_given = encoder.encode_attributes(given, check_range=True)
+            encoded = self.encoder_.encode_attributes(given, check_range=True)
         if n is None:
-            raise DataError("sample() needs n, the number of series, or an attributes frame")
+            raise DataError("sampling needs n, the number of series, or an attributes frame")
         if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1:
             raise DataError(f"n must be a positive integer number of series, got {n!r}")
+        max_len = self.encoder_.max_len_
         if length is not None and (isinstance(length, bool)
                                    or not isinstance(length, numbers.Integral)
-                                   or not 1 <= length <= encoder.max_len_):
-            raise DataError(f"length must be an integer in [1, max_sequence_len_="
-                            f"{encoder.max_len_}], got {length!r}")
-        attrs, minmax, records = self._generate(int(n), encoded_given, random_state)
-        lengths = (np.full(int(n), int(length)) if length is not None
-                   else lengths_from_flags(records, encoder.max_len_))
-        return encoder.inverse_transform(attrs, minmax, records, lengths, given)
+                                   or not 1 <= length <= max_len):
+            raise DataError(f"length must be an integer in [1, max_sequence_len_={max_len}], "
+                            f"got {length!r}")
+        return int(n), given, encoded
 
     def _check_given_attributes(self, attributes: pd.DataFrame, n: Optional[int]) -> pd.DataFrame:
         if not isinstance(attributes, pd.DataFrame):
@@ -349,10 +440,11 @@ class DGSynthesizer(BaseEstimator):
                 raise DataError(f"attributes column {column!r} has missing values")
         return attributes[names].reset_index(drop=True)
 
-    def _generate(self, n: int, given: Optional[np.ndarray], random_state: Optional[int]):
+    def _generate_blocks(self, n: int, given: Optional[np.ndarray],
+                         random_state: Optional[int]) -> Iterator[tuple]:
+        """Raw generator outputs in blocks of SAMPLE_CHUNK series, noise drawn in order."""
         config = self.model_.config
         rng = np.random.default_rng(random_state)
-        chunks: List[tuple] = []
         for start in range(0, n, SAMPLE_CHUNK):
             size = min(SAMPLE_CHUNK, n - start)
             noise = (rng.standard_normal((size, config.attribute_noise_dim), dtype=np.float32),
@@ -360,8 +452,17 @@ class DGSynthesizer(BaseEstimator):
                      rng.standard_normal((size, config.n_steps, config.feature_noise_dim),
                                          dtype=np.float32))
             part = None if given is None else given[start:start + size]
-            chunks.append(self.model_.sample_arrays(*noise, given_attributes=part))
-        return tuple(np.concatenate(parts, axis=0) for parts in zip(*chunks))
+            yield self.model_.sample_arrays(*noise, given_attributes=part)
+
+    def _decode(self, arrays: tuple, length: Optional[int], given: Optional[pd.DataFrame],
+                offset: int) -> pd.DataFrame:
+        attrs, minmax, records = arrays
+        n = len(records)
+        lengths = (np.full(n, int(length)) if length is not None
+                   else lengths_from_flags(records, self.encoder_.max_len_))
+        given_part = None if given is None else given.iloc[offset:offset + n]
+        return self.encoder_.inverse_transform(attrs, minmax, records, lengths, given_part,
+                                               id_offset=offset)
 
     # --------------------------------------------------------- persistence
     def _fitted_meta(self) -> Dict[str, Any]:
@@ -473,3 +574,39 @@ def lengths_from_flags(records: np.ndarray, max_len: int) -> np.ndarray:
     ended = records[:, :, -1] > records[:, :, -2]
     first_end = np.where(ended.any(axis=1), ended.argmax(axis=1) + 1, records.shape[1])
     return np.clip(first_end, 1, max_len).astype(np.int64)
+
+
+def _chunk_writer(path: Path) -> Callable[[Iterator[pd.DataFrame], Path], None]:
+    """A function that writes DataFrame chunks to a file in the format of ``path``."""
+    name = path.name.lower()
+    if name.endswith(".parquet"):
+        try:
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+        except ImportError as exc:
+            raise DataError("writing parquet needs pyarrow: pip install 'dgkeras[parquet]'") \
+                from exc
+
+        def write_parquet(chunks: Iterator[pd.DataFrame], target: Path) -> None:
+            writer = None
+            try:
+                for chunk in chunks:
+                    table = pa.Table.from_pandas(chunk, preserve_index=False)
+                    if writer is None:
+                        writer = pq.ParquetWriter(target, table.schema)
+                    writer.write_table(table)
+            finally:
+                if writer is not None:
+                    writer.close()
+        return write_parquet
+    if name.endswith(".csv") or name.endswith(".csv.gz"):
+        def write_csv(chunks: Iterator[pd.DataFrame], target: Path) -> None:
+            compression = "gzip" if name.endswith(".gz") else None
+            mode = "wb" if compression else "w"
+            opener = gzip.open if compression else open
+            with opener(target, mode) as handle:
+                for i, chunk in enumerate(chunks):
+                    text = chunk.to_csv(index=False, header=i == 0)
+                    handle.write(text.encode("utf-8") if compression else text)
+        return write_csv
+    raise DataError(f"{str(path)!r}: choose a .csv, .csv.gz or .parquet file name")

@@ -180,44 +180,44 @@ class Trainer:
         self.generator_optimizer.apply_gradients(zip(grads, self.generator_variables))
         return loss
 
-    def _train_step(self, real_attributes, real_minmax, real_records) -> Dict[str, tf.Tensor]:
+    def _train_step(self, indices: tf.Tensor) -> Dict[str, tf.Tensor]:
+        # The step gathers its batch from the training tensors it captures, so
+        # only indices cross from the input pipeline to the step.
+        real_batch = [tf.gather(t, indices) for t in self._data]
         for _ in range(self.config.critic_steps):
-            losses = self._critic_update(real_attributes, real_minmax, real_records)
+            losses = self._critic_update(*real_batch)
         for _ in range(self.config.generator_steps):
             generator_loss = self._generator_update()
         return {**losses, "generator_loss": generator_loss}
 
     # ------------------------------------------------------------ the loop
-    def dataset(self, attributes: np.ndarray, minmax: np.ndarray,
-                records: np.ndarray) -> tf.data.Dataset:
-        """Shuffled fixed-size batches, reshuffled every epoch (the non-DP pipeline).
+    def index_dataset(self, n_series: int) -> tf.data.Dataset:
+        """Shuffled fixed-size index batches, reshuffled every epoch (the non-DP pipeline).
 
         The batch is ``min(batch_size, n_series)`` and the last incomplete
         batch is dropped, so every step sees a full batch; reshuffling lets
-        every series take part over the epochs.
+        every series take part over the epochs. Shuffling indices rather than
+        records keeps no second copy of the data in a shuffle buffer.
         """
-        n = len(records)
-        return (tf.data.Dataset.from_tensor_slices((attributes, minmax, records))
-                .shuffle(n, seed=self.config.seed, reshuffle_each_iteration=True)
+        return (tf.data.Dataset.range(n_series)
+                .shuffle(n_series, seed=self.config.seed, reshuffle_each_iteration=True)
                 .batch(self.batch_size, drop_remainder=True)
                 .prefetch(tf.data.AUTOTUNE))
 
-    def _epochs(self, attributes: np.ndarray, minmax: np.ndarray,
-                records: np.ndarray) -> Iterator[Iterator[tuple]]:
-        """Batches of each epoch: tf.data batches, or Poisson samples under DP."""
+    def _epochs(self, n_series: int) -> Iterator[Iterator]:
+        """Index batches of each epoch: shuffled batches, or Poisson samples under DP."""
         dp = self.config.dp
         if dp is None:
-            data = self.dataset(attributes, minmax, records)
+            data = self.index_dataset(n_series)
             for _ in range(self.config.epochs):
                 yield iter(data)
             return
         # The accountant counts ceil(epochs / q) Poisson-sampled steps; spread
         # them over the epochs for reporting.
-        batches = poisson_batches(len(records), dp.sampling_probability, dp.steps,
+        batches = poisson_batches(n_series, dp.sampling_probability, dp.steps,
                                   np.random.default_rng(self.config.seed))
         for count in np.diff(np.linspace(0, dp.steps, self.config.epochs + 1).round()):
-            yield ((attributes[i], minmax[i], records[i])
-                   for i in (next(batches) for _ in range(int(count))))
+            yield (next(batches) for _ in range(int(count)))
 
     def fit(self, attributes: np.ndarray, minmax: np.ndarray, records: np.ndarray,
             on_epoch_end: Optional[Callable[[int, Dict[str, float]], None]] = None
@@ -237,10 +237,11 @@ class Trainer:
             One row per epoch: mean ``critic_loss``, ``aux_critic_loss``,
             ``generator_loss`` over the epoch's steps and ``seconds``.
         """
+        self._data = [tf.constant(a) for a in (attributes, minmax, records)]
         rows: List[Dict[str, float]] = []
-        for epoch, batches in enumerate(self._epochs(attributes, minmax, records)):
+        for epoch, batches in enumerate(self._epochs(len(records))):
             start = time.perf_counter()
-            step_losses = [self.train_step(*batch) for batch in batches]
+            step_losses = [self.train_step(tf.cast(batch, tf.int32)) for batch in batches]
             # Averaged once per epoch, so steps never wait on the host.
             logs = {k: (float(tf.reduce_mean(tf.stack([s[k] for s in step_losses])))
                         if step_losses else float("nan"))
