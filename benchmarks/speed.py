@@ -1,0 +1,191 @@
+"""Training and sampling speed of dgkeras on the standard workloads, beside the peer.
+
+Workloads (the same definitions as the peer reference script, shared/bench/peer_dgan.py):
+  wwt-shape  1000 series x 550 records, 1 continuous feature with weekly and yearly cycles
+             and log-normal amplitudes, 3 categorical attributes (9, 3, 2 values); S=10.
+  mba        the FCC MBA data, 600 x 56, 2 continuous features, 3 categorical attributes; S=8.
+Paper network sizes, batch 100, Adam 1e-3, auxiliary critic and per-series scaling on.
+
+Each measurement runs in its own process and prints train_steps_per_s (one-time graph
+tracing excluded and reported as tracing_s), sample_series_per_s (10,000 series to a
+DataFrame) and peak_rss_mb.
+
+    python benchmarks/speed.py                       # both workloads, dgkeras only
+    python benchmarks/speed.py --peer --rounds 3     # alternate with the peer, print ratios
+    python benchmarks/speed.py --memory              # 50,000 x 550 fit, 1M-series streaming
+
+--peer needs the peer's venv (bash shared/bench/setup_peer.sh; default /tmp/peer-venv) and
+the peer script (--peer-script, default ../shared/bench/peer_dgan.py from the repository).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import pathlib
+import re
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+DEFAULT_PEER_SCRIPT = ROOT.parent / "shared" / "bench" / "peer_dgan.py"
+FIGURES = ("train_steps_per_s", "sample_series_per_s", "peak_rss_mb")
+
+
+# ------------------------------------------------------------ workloads
+def wwt_shape(n=1000, t=550, seed=0):
+    """The peer script's wwt-shape data, to the letter: (features, attributes, S)."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    steps = np.arange(t)
+    amp = rng.lognormal(3, 1.5, size=(n, 1))
+    cycle = 1 + 0.5 * np.sin(2 * np.pi * steps / 7) + 0.3 * np.sin(2 * np.pi * steps / 365)
+    feat = amp * cycle + rng.normal(0, 1, (n, t)) * amp * 0.1
+    attr = np.stack([rng.integers(0, 9, n), rng.integers(0, 3, n), rng.integers(0, 2, n)], 1)
+    return feat[..., None].astype(np.float32), attr.astype(np.float32), 10
+
+
+def workload_frame(name: str, n_series: int = 1000):
+    """A long DataFrame, schema and S for a workload."""
+    import numpy as np
+    import pandas as pd
+
+    from dgkeras import Schema
+    from dgkeras.datasets import load_fcc_mba
+
+    if name == "mba":
+        df, schema = load_fcc_mba(with_time=False)
+        return df, schema, 8
+    feat, attr, s = wwt_shape(n=n_series)
+    n, t, _ = feat.shape
+    df = pd.DataFrame({"series": np.repeat(np.arange(n), t), "step": np.tile(np.arange(t), n)})
+    for j in range(attr.shape[1]):
+        df[f"a{j}"] = np.repeat(attr[:, j].astype(np.int64), t)
+    df["value"] = feat.reshape(-1)
+    schema = Schema("series", "step", {f"a{j}": "categorical" for j in range(3)},
+                    {"value": "continuous"})
+    return df, schema, s
+
+
+def peak_rss_mb() -> float:
+    """Peak resident set size of this process so far, in MB."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+# ------------------------------------------------------------ workers
+def run_worker(args: argparse.Namespace) -> None:
+    """Measure dgkeras on one workload in this process and print the figures."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    from dgkeras import DGSynthesizer
+
+    df, schema, s = workload_frame(args.worker, args.n_series)
+    n = df[schema.id_column].nunique()
+    synth = DGSynthesizer(sample_len=s, epochs=args.epochs, batch_size=100, verbose=0,
+                          random_state=0)
+    synth.fit(df, schema)
+    del df
+    seconds = synth.history_["seconds"].to_numpy()
+    steps_per_epoch = n // 100
+    rate = steps_per_epoch * (len(seconds) - 1) / seconds[1:].sum()
+    print(f"train_steps_per_s={rate:.3f}")
+    print(f"tracing_s={seconds[0] - steps_per_epoch / rate:.2f}")
+    synth.sample(100, random_state=0)  # traces the sampling function
+    start = time.perf_counter()
+    synth.sample(args.n_sample, random_state=1)
+    print(f"sample_series_per_s={args.n_sample / (time.perf_counter() - start):.1f}")
+    start = time.perf_counter()
+    for _ in synth._generate_blocks(args.n_sample, None, 1):
+        pass
+    print(f"generate_arrays_series_per_s={args.n_sample / (time.perf_counter() - start):.1f}")
+    if args.stream:
+        with tempfile.TemporaryDirectory() as folder:
+            start = time.perf_counter()
+            path = synth.sample_to(os.path.join(folder, "stream.parquet"), args.stream,
+                                   chunk_size=20_000, random_state=2)
+            print(f"stream_seconds={time.perf_counter() - start:.1f}")
+            print(f"stream_file_mb={os.path.getsize(path) / 2**20:.1f}")
+    print(f"peak_rss_mb={peak_rss_mb():.0f}")
+
+
+def _parse(output: str) -> dict:
+    return {k: float(v) for k, v in re.findall(r"^(\w+)=([0-9.eE+-]+)$", output, re.M)}
+
+
+def _run(command, env=None) -> dict:
+    result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=3600)
+    if result.returncode != 0:
+        raise RuntimeError(f"{command[:3]} failed:\n{result.stderr[-2000:]}")
+    return _parse(result.stdout)
+
+
+def ours(workload: str, epochs: int, extra=()) -> dict:
+    return _run([sys.executable, __file__, "--worker", workload, "--epochs", str(epochs),
+                 *extra])
+
+
+def peer(workload: str, epochs: int, python: str, script: str) -> dict:
+    # Run the peer script under runpy so that its peak RSS can be read the same way.
+    code = ("import resource, runpy, sys; sys.argv = sys.argv[1:]; "
+            "runpy.run_path(sys.argv[0], run_name='__main__'); "
+            "print(f'peak_rss_mb={resource.getrusage(resource.RUSAGE_SELF).ru_maxrss/1024:.0f}')")
+    return _run([python, "-c", code, script, workload, "--epochs", str(epochs)])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--workload", choices=["wwt-shape", "mba", "all"], default="all")
+    parser.add_argument("--epochs", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--peer", action="store_true", help="alternate runs with the peer")
+    parser.add_argument("--peer-python", default=os.environ.get("PEER_VENV", "/tmp/peer-venv")
+                        + "/bin/python")
+    parser.add_argument("--peer-script", default=str(DEFAULT_PEER_SCRIPT))
+    parser.add_argument("--memory", action="store_true",
+                        help="fit 50,000 x 550 x 1 and stream 1,000,000 series to parquet")
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    parser.add_argument("--n-series", type=int, default=1000, help=argparse.SUPPRESS)
+    parser.add_argument("--n-sample", type=int, default=10_000, help=argparse.SUPPRESS)
+    parser.add_argument("--stream", type=int, default=0, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        run_worker(args)
+        return
+    if args.memory:
+        fit = ours("wwt-shape", 1, ["--n-series", "50000", "--n-sample", "1000"])
+        print(f"fit 50,000 x 550 x 1 (1 epoch, 500 steps): peak RSS {fit['peak_rss_mb']:.0f} MB, "
+              f"{fit['train_steps_per_s']:.2f} steps/s")
+        stream = ours("wwt-shape", 2, ["--n-sample", "1000", "--stream", "1000000"])
+        print(f"stream 1,000,000 x 550 series to parquet: {stream['stream_seconds']:.0f} s, "
+              f"{stream['stream_file_mb']:.0f} MB file, peak RSS {stream['peak_rss_mb']:.0f} MB")
+        return
+    workloads = ["wwt-shape", "mba"] if args.workload == "all" else [args.workload]
+    for workload in workloads:
+        results = {"dgkeras": [], "peer": []}
+        for round_ in range(args.rounds if args.peer else 1):
+            results["dgkeras"].append(ours(workload, args.epochs))
+            print(f"[{workload} round {round_ + 1}] dgkeras {results['dgkeras'][-1]}", flush=True)
+            if args.peer:
+                results["peer"].append(peer(workload, args.epochs, args.peer_python,
+                                            args.peer_script))
+                print(f"[{workload} round {round_ + 1}] peer    {results['peer'][-1]}",
+                      flush=True)
+        print(f"\n{workload}: median over {len(results['dgkeras'])} round(s)")
+        print(f"  {'figure':<24}{'dgkeras':>12}{'peer':>12}{'ratio':>10}")
+        for figure in FIGURES + ("tracing_s", "generate_arrays_series_per_s"):
+            ours_value = statistics.median(r[figure] for r in results["dgkeras"])
+            line = f"  {figure:<24}{ours_value:>12.2f}"
+            if results["peer"] and figure in results["peer"][0]:
+                peer_value = statistics.median(r[figure] for r in results["peer"])
+                ratios = [a[figure] / b[figure] for a, b in zip(results["dgkeras"],
+                                                                results["peer"])]
+                line += f"{peer_value:>12.2f}{statistics.median(ratios):>9.2f}x"
+            print(line)
+
+
+if __name__ == "__main__":
+    main()
