@@ -194,17 +194,23 @@ class DoppelGANger:
                       feature_noise: np.ndarray, given_attributes: Optional[np.ndarray] = None):
         """Generate unmasked outputs for one chunk of noise, as numpy arrays.
 
-        The compiled functions are made on first use (with a free batch
-        dimension, so every chunk size shares one trace) and are not pickled.
+        The compiled functions are made on first use with a free batch
+        dimension in their signature, so every chunk size shares one trace;
+        they are not pickled.
         """
         if not hasattr(self, "_compiled_sample"):
+            c = self.config
+            noise_specs = [tf.TensorSpec((None, c.attribute_noise_dim), tf.float32),
+                           tf.TensorSpec((None, c.attribute_noise_dim), tf.float32),
+                           tf.TensorSpec((None, c.n_steps, c.feature_noise_dim), tf.float32)]
+            given_spec = tf.TensorSpec((None, c.attribute_dim), tf.float32)
             self._compiled_sample = tf.function(
                 lambda za, zm, zf: self.generate(za, zm, zf, training=False, mask=False),
-                reduce_retracing=True)
+                input_signature=noise_specs)
             self._compiled_sample_given = tf.function(
                 lambda za, zm, zf, given: self.generate(za, zm, zf, given, training=False,
                                                         mask=False),
-                reduce_retracing=True)
+                input_signature=noise_specs + [given_spec])
         if given_attributes is None:
             outputs = self._compiled_sample(attribute_noise, minmax_noise, feature_noise)
         else:
