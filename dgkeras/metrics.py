@@ -280,15 +280,14 @@ def _flat_series(encoder: Encoder, df: pd.DataFrame) -> np.ndarray:
                           axis=1).astype(np.float64)
 
 
-def _nearest(queries: np.ndarray, reference: np.ndarray, exclude_self: bool = False,
-             chunk: int = 512) -> np.ndarray:
+def nearest_distances(queries: np.ndarray, reference: np.ndarray,
+                      chunk: int = 512) -> np.ndarray:
+    """Euclidean distance from each query row to its nearest reference row, in chunks."""
     ref_sq = (reference ** 2).sum(1)
     out = []
     for start in range(0, len(queries), chunk):
         q = queries[start:start + chunk]
         d2 = (q ** 2).sum(1)[:, None] + ref_sq[None, :] - 2 * q @ reference.T
-        if exclude_self:
-            d2[np.arange(len(q)), np.arange(start, start + len(q))] = np.inf
         out.append(np.sqrt(np.maximum(d2.min(axis=1), 0)))
     return np.concatenate(out)
 
@@ -310,8 +309,8 @@ def memorization_distances(train: pd.DataFrame, holdout: pd.DataFrame, synth: pd
     encoder = Encoder(schema, auto_normalize=False).fit(pd.concat([train, holdout],
                                                                   ignore_index=True))
     reference = _flat_series(encoder, train)
-    return {"synthetic_to_train": _nearest(_flat_series(encoder, synth), reference),
-            "holdout_to_train": _nearest(_flat_series(encoder, holdout), reference)}
+    return {"synthetic_to_train": nearest_distances(_flat_series(encoder, synth), reference),
+            "holdout_to_train": nearest_distances(_flat_series(encoder, holdout), reference)}
 
 
 def fidelity_summary(real: pd.DataFrame, synth: pd.DataFrame, schema: Schema,

@@ -51,6 +51,7 @@ import numpy as np
 import pandas as pd
 
 from .exceptions import DataError
+from .metrics import nearest_distances
 
 #: Search interval for the noise multiplier when calibrating to a budget.
 _SIGMA_BRACKET = (1e-3, 1e4)
@@ -314,16 +315,6 @@ def _series_vectors(synth, df: pd.DataFrame) -> np.ndarray:
     return np.concatenate([data.attributes, data.minmax, flat], axis=1).astype(np.float64)
 
 
-def _nearest_distances(queries: np.ndarray, reference: np.ndarray, chunk: int = 512):
-    ref_sq = (reference ** 2).sum(1)
-    out = []
-    for start in range(0, len(queries), chunk):
-        q = queries[start:start + chunk]
-        d2 = (q ** 2).sum(1)[:, None] + ref_sq[None, :] - 2 * q @ reference.T
-        out.append(np.sqrt(np.maximum(d2.min(1), 0)))
-    return np.concatenate(out)
-
-
 def membership_inference(synth, train_df: pd.DataFrame, holdout_df: pd.DataFrame,
                          n_generated: Optional[int] = None,
                          random_state: Optional[int] = None) -> MembershipInferenceResult:
@@ -370,8 +361,8 @@ def membership_inference(synth, train_df: pd.DataFrame, holdout_df: pd.DataFrame
     non_members = non_members[rng.choice(len(non_members), k, replace=False)]
     generated_df = synth.sample(n_generated, random_state=random_state)
     generated = _series_vectors(synth, generated_df)
-    member_d = _nearest_distances(members, generated)
-    non_member_d = _nearest_distances(non_members, generated)
+    member_d = nearest_distances(members, generated)
+    non_member_d = nearest_distances(non_members, generated)
     threshold = float(np.median(np.concatenate([member_d, non_member_d])))
     correct = (member_d < threshold).sum() + (non_member_d >= threshold).sum()
     return MembershipInferenceResult(float(correct / (2 * k)), threshold, member_d, non_member_d)

@@ -11,6 +11,7 @@ from typing import List, Optional
 import numpy as np
 import pandas as pd
 
+from .metrics import series_statistics
 from .schema import CATEGORICAL, CONTINUOUS, Schema
 
 
@@ -27,22 +28,6 @@ def total_variation(real: pd.Series, synth: pd.Series) -> float:
     p = real.value_counts(normalize=True)
     q = synth.value_counts(normalize=True)
     return float(0.5 * p.subtract(q, fill_value=0).abs().sum())
-
-
-def series_table(df: pd.DataFrame, schema: Schema) -> pd.DataFrame:
-    """One row per series: attributes, record count and per-feature totals."""
-    key = schema.id_column
-    if key is None:
-        frame = {c: [df[c].sum()] for c, k in schema.features.items() if k == CONTINUOUS}
-        return pd.DataFrame({**frame, "length": [len(df)]})
-    grouped = df.groupby(key, sort=False)
-    table = grouped[list(schema.attributes)].first() if schema.attributes else \
-        pd.DataFrame(index=grouped.size().index)
-    table["length"] = grouped.size()
-    for column, kind in schema.features.items():
-        if kind == CONTINUOUS:
-            table[f"total {column}"] = grouped[column].sum()
-    return table.reset_index(drop=True)
 
 
 def summarize(real: pd.DataFrame, synth: pd.DataFrame, schema: Schema,
@@ -70,7 +55,7 @@ def summarize(real: pd.DataFrame, synth: pd.DataFrame, schema: Schema,
         A plain-text report.
     """
     lines: List[str] = []
-    real_series, synth_series = series_table(real, schema), series_table(synth, schema)
+    real_series, synth_series = series_statistics(real, schema), series_statistics(synth, schema)
     lines.append(f"series: real {len(real_series)}, synthetic {len(synth_series)}; "
                  f"mean length: real {real_series['length'].mean():.1f}, "
                  f"synthetic {synth_series['length'].mean():.1f}")
@@ -88,7 +73,7 @@ def summarize(real: pd.DataFrame, synth: pd.DataFrame, schema: Schema,
         if kind == CONTINUOUS:
             lines.append(f"\nattribute {column!r}: mean real {real_series[column].mean():.4g}, "
                          f"synthetic {synth_series[column].mean():.4g}")
-    totals = [c for c in real_series.columns if c.startswith("total ")]
+    totals = [c for c in real_series.columns if c.endswith(" total")]
     if group_by is None and categorical:
         group_by = min(categorical, key=lambda c: real_series[c].nunique())
     if group_by is not None and totals:
@@ -99,7 +84,7 @@ def summarize(real: pd.DataFrame, synth: pd.DataFrame, schema: Schema,
             parts = []
             for total in totals:
                 synthetic = synth_means[total].get(value, np.nan)
-                parts.append(f"{total[6:]} {real_means.loc[value, total]:.4g} -> {synthetic:.4g}")
+                parts.append(f"{total[:-6]} {real_means.loc[value, total]:.4g} -> {synthetic:.4g}")
             lines.append(f"  {str(value):<24} " + "; ".join(parts))
     real_pos, synth_pos = _positions(real, schema), _positions(synth, schema)
     continuous = [c for c, k in schema.features.items() if k == CONTINUOUS]
