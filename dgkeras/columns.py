@@ -104,13 +104,20 @@ class CategoricalColumn:
         self.dtype_state: Dict[str, Any] = {}
 
     def fit(self, values: pd.Series) -> "CategoricalColumn":
-        """Learn the categories (sorted where the values allow) and the dtype."""
-        uniques = pd.unique(values.to_numpy(dtype=object))
+        """Learn the categories (sorted where the values allow) and the dtype.
+
+        Missing values (NaN, None, NA) form one more category, kept last as
+        ``None``, and decode as the column's missing value.
+        """
+        missing = values.isna()
+        uniques = pd.unique(values[~missing].to_numpy(dtype=object))
         try:
             uniques = sorted(uniques)
         except TypeError:  # mixed types: keep order of first appearance
             uniques = list(uniques)
         self.categories = [_json_scalar(v, self.name) for v in uniques]
+        if missing.any():
+            self.categories.append(None)
         self.dtype_state = _dtype_state(values.dtype)
         return self
 
@@ -127,8 +134,11 @@ class CategoricalColumn:
               handle_unknown: str = "error") -> np.ndarray:
         """Integer category codes; unknown values raise DataError, or get -1 when
         ``handle_unknown="ignore"``."""
-        index = pd.Index(self.categories, dtype=object)
-        codes = index.get_indexer(values.to_numpy(dtype=object))
+        known = [c for c in self.categories if c is not None]
+        codes = pd.Index(known, dtype=object).get_indexer(values.to_numpy(dtype=object))
+        missing = values.isna().to_numpy()
+        if None in self.categories:
+            codes[missing] = self.categories.index(None)
         if (codes < 0).any() and handle_unknown != "ignore":
             bad = values.to_numpy(dtype=object)[codes < 0][0]
             raise DataError(
@@ -192,6 +202,11 @@ class ContinuousColumn:
         numbers = values.to_numpy(dtype=np.float64)
         self.min = float(numbers.min())
         self.max = float(numbers.max())
+        if not np.isfinite(self.max - self.min):
+            raise DataError(
+                f"continuous column {self.name!r} spans [{self.min:g}, {self.max:g}], a range "
+                "too wide for float64 arithmetic; rescale the column (e.g. divide by 1e300)"
+            )
         self.integer = bool(pd.api.types.is_integer_dtype(values.dtype))
         self.dtype_state = _dtype_state(values.dtype)
         return self

@@ -39,11 +39,13 @@ from .columns import (
 )
 from .exceptions import DataError
 from .schema import Schema
+from .timing import LearnedTime
 
 #: The paper's guidance: keep the number of LSTM steps T / S at or below this.
 MAX_LSTM_STEPS = 50
 FLAG_DIM = 2
 ID_PREFIX = "synthetic-"
+TIME_MODES = ("grid", "learned")
 
 
 @dataclass
@@ -102,7 +104,7 @@ def choose_sample_len(max_len: int, sample_len: Optional[int]) -> int:
     return int(sample_len)
 
 
-def _series_order(df: pd.DataFrame, schema: Schema):
+def series_order(df: pd.DataFrame, schema: Schema):
     """Series codes, row order and per-row position for a validated frame."""
     if schema.id_column is not None:
         codes, ids = pd.factorize(df[schema.id_column], sort=False)
@@ -205,6 +207,10 @@ class Encoder:
         those as extra generated attributes.
     normalization : {"zero_one", "minus_one_one"}
         Output range of continuous values: [0, 1] (sigmoid) or [-1, 1] (tanh).
+    time_mode : {"grid", "learned"}
+        "grid": generated series take the time values of a longest
+        training series. "learned": each series' start time and its
+        records' gaps are generated (see :mod:`dgkeras.timing`).
     """
 
     def __init__(
@@ -214,11 +220,17 @@ class Encoder:
         max_sequence_len: Optional[int] = None,
         auto_normalize: bool = True,
         normalization: str = ZERO_ONE,
+        time_mode: str = "grid",
     ) -> None:
         if normalization not in NORMALIZATIONS:
             raise DataError(
                 f"normalization must be one of {list(NORMALIZATIONS)}, got {normalization!r}"
             )
+        if time_mode not in TIME_MODES:
+            raise DataError(f"time_mode must be one of {list(TIME_MODES)}, got {time_mode!r}")
+        if time_mode == "learned" and schema.time_column is None:
+            raise DataError("time_mode='learned' needs a time column in the schema")
+        self.time_mode = time_mode
         self.schema = schema
         self.sample_len = sample_len
         self.max_sequence_len = max_sequence_len
@@ -239,7 +251,7 @@ class Encoder:
         Encoder
         """
         schema = self.schema
-        ids, order, _, _, lengths = _series_order(df, schema)
+        ids, order, _, _, lengths = series_order(df, schema)
         longest = int(lengths.max())
         if self.max_sequence_len is None:
             max_len = longest
@@ -262,7 +274,19 @@ class Encoder:
         self.feature_columns_ = [make_column(c, k).fit(df[c]) for c, k in schema.features.items()]
         self._fit_ids(df, ids)
         self.time_grid_ = None
-        if schema.time_column is not None:
+        self.learned_time_: Optional[LearnedTime] = None
+        self.start_column_: Optional[ContinuousColumn] = None
+        if self.time_mode == "learned":
+            gap_name = f"{schema.time_column} gap"
+            while gap_name in df.columns:
+                gap_name = "_" + gap_name
+            self.learned_time_ = LearnedTime(schema.time_column, gap_name).fit(
+                df, schema.id_column)
+            with_gaps = self.learned_time_.with_gaps(df, schema.id_column)
+            self.feature_columns_.append(ContinuousColumn(gap_name).fit(with_gaps[gap_name]))
+            self.start_column_ = ContinuousColumn(f"{schema.time_column} start").fit(
+                pd.Series(self.learned_time_.starts(df, schema.id_column)))
+        elif schema.time_column is not None:
             first_longest = int(np.argmax(lengths))
             rows = order[np.concatenate([[0], np.cumsum(lengths)])[first_longest]:][:longest]
             self.time_grid_ = TimeGrid(schema.time_column).fit(
@@ -301,11 +325,13 @@ class Encoder:
     @property
     def minmax_outputs(self) -> List[Output]:
         """Generator output blocks for the per-series min/max fake attributes."""
-        if not self.auto_normalize:
-            return []
         activation = continuous_activation(self.normalization)
-        return [Output(f"{c.name} {part}", 1, activation)
-                for c in self.continuous_features for part in ("(max+min)/2", "max-min")]
+        outputs = [Output(f"{c.name} {part}", 1, activation)
+                   for c in self.continuous_features for part in ("(max+min)/2", "max-min")
+                   if self.auto_normalize]
+        if self.start_column_ is not None:  # generated per series, like the min/max values
+            outputs.append(Output(self.start_column_.name, 1, activation))
+        return outputs
 
     @property
     def feature_outputs(self) -> List[Output]:
@@ -329,7 +355,11 @@ class Encoder:
         -------
         EncodedData
         """
-        _, order, codes, positions, lengths = _series_order(df, self.schema)
+        starts = None
+        if self.learned_time_ is not None:
+            starts = self.learned_time_.starts(df, self.schema.id_column)
+            df = self.learned_time_.with_gaps(df, self.schema.id_column)
+        _, order, codes, positions, lengths = series_order(df, self.schema)
         if lengths.max() > self.max_len_:
             raise DataError(
                 f"a series has {lengths.max()} records, more than max_sequence_len="
@@ -350,7 +380,11 @@ class Encoder:
                 features[codes, positions, offset:offset + column.dim] = column.encode(
                     values, self.normalization, handle_unknown=handle_unknown)
             else:
-                unit = column.to_unit(values.to_numpy(dtype=np.float64))
+                unit = column.to_unit(values.to_numpy(dtype=np.float64, na_value=np.nan))
+                if np.isnan(unit).any():
+                    raise DataError(
+                        f"column {column.name!r} has missing values; fill the gaps first "
+                        "with dgkeras.cleaning.prepare_frame, as fit does")
                 if self.auto_normalize:
                     unit, lo, hi = _normalize_per_series(unit, codes, n)
                     minmax += [to_output_space((hi + lo) / 2, self.normalization),
@@ -361,6 +395,8 @@ class Encoder:
         flags[:, :, 0] = np.arange(self.padded_len_)[None, :] < (lengths[:, None] - 1)
         flags[np.arange(n), lengths - 1, 1] = 1.0
         flags[np.arange(n), lengths - 1, 0] = 0.0
+        if starts is not None:
+            minmax.append(to_output_space(self.start_column_.to_unit(starts), self.normalization))
         minmax_array = (np.stack(minmax, axis=1).astype(np.float32) if minmax
                         else np.zeros((n, 0), dtype=np.float32))
         return EncodedData(attributes, minmax_array, features, lengths.astype(np.int64))
@@ -435,15 +471,10 @@ class Encoder:
                 drop=True)
         if self.time_grid_ is not None:
             out[self.time_grid_.column] = self.time_grid_.take(positions)
-        offset = 0
+        decoded = (given_attributes.reset_index(drop=True) if given_attributes is not None
+                   else self.decode_attributes(attributes))
         for column in self.attribute_columns_:
-            if given_attributes is not None:
-                values = given_attributes[column.name].reset_index(drop=True)
-            else:
-                values = column.decode(attributes[:, offset:offset + column.dim],
-                                       self.normalization)
-            out[column.name] = values.iloc[series].reset_index(drop=True)
-            offset += column.dim
+            out[column.name] = decoded[column.name].iloc[series].reset_index(drop=True)
         records = features[series, positions]
         offset, k = 0, 0
         for column in self.feature_columns_:
@@ -463,7 +494,30 @@ class Encoder:
             else:
                 out[column.name] = column.decode(block, self.normalization)
             offset += column.dim
+        if self.learned_time_ is not None:
+            starts = self.start_column_.from_unit(from_output_space(
+                minmax[:, -1].astype(np.float64), self.normalization))
+            out[self.learned_time_.column] = self.learned_time_.decode(
+                starts, out[self.learned_time_.gap_name].to_numpy(dtype=np.float64), lengths)
         return pd.DataFrame({c: out[c] for c in self.columns_})
+
+    def decode_attributes(self, attributes: np.ndarray) -> pd.DataFrame:
+        """Decode a (n, A) attribute block to one row per series, in the training dtypes."""
+        columns: Dict[str, pd.Series] = {}
+        offset = 0
+        for column in self.attribute_columns_:
+            columns[column.name] = column.decode(attributes[:, offset:offset + column.dim],
+                                                 self.normalization)
+            offset += column.dim
+        return pd.DataFrame(columns, index=pd.RangeIndex(len(attributes)))
+
+    def attribute_slices(self) -> Dict[str, slice]:
+        """Where each attribute column's block lies in the encoded attribute array."""
+        slices, offset = {}, 0
+        for column in self.attribute_columns_:
+            slices[column.name] = slice(offset, offset + column.dim)
+            offset += column.dim
+        return slices
 
     def _new_ids(self, n: int, offset: int = 0) -> pd.Series:
         state = self.id_state_
@@ -482,6 +536,7 @@ class Encoder:
             "max_sequence_len": self.max_sequence_len,
             "auto_normalize": self.auto_normalize,
             "normalization": self.normalization,
+            "time_mode": self.time_mode,
             "max_len_": self.max_len_,
             "sample_len_": self.sample_len_,
             "padded_len_": self.padded_len_,
@@ -490,13 +545,18 @@ class Encoder:
             "feature_columns_": [c.to_state() for c in self.feature_columns_],
             "id_state_": dict(self.id_state_),
             "time_grid_": self.time_grid_.to_state() if self.time_grid_ is not None else None,
+            "learned_time_": (self.learned_time_.to_state() if self.learned_time_ is not None
+                              else None),
+            "start_column_": (self.start_column_.to_state() if self.start_column_ is not None
+                              else None),
         }
 
     @classmethod
     def from_state(cls, state: Dict[str, Any]) -> "Encoder":
         """Rebuild a fitted encoder from :meth:`to_state`."""
         encoder = cls(Schema.from_dict(state["schema"]), state["sample_len"],
-                      state["max_sequence_len"], state["auto_normalize"], state["normalization"])
+                      state["max_sequence_len"], state["auto_normalize"], state["normalization"],
+                      state.get("time_mode", "grid"))
         encoder.max_len_ = int(state["max_len_"])
         encoder.sample_len_ = int(state["sample_len_"])
         encoder.padded_len_ = int(state["padded_len_"])
@@ -506,6 +566,9 @@ class Encoder:
         encoder.id_state_ = dict(state["id_state_"])
         grid = state["time_grid_"]
         encoder.time_grid_ = TimeGrid.from_state(grid) if grid is not None else None
+        learned, start = state.get("learned_time_"), state.get("start_column_")
+        encoder.learned_time_ = LearnedTime.from_state(learned) if learned else None
+        encoder.start_column_ = column_from_state(start) if start else None
         return encoder
 
 

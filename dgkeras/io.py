@@ -284,3 +284,54 @@ def read_sktime_ts(path: "str | os.PathLike", label_name: str = "label",
     long[value_name] = np.concatenate(values)
     schema = Schema("series", "step", {label_name: "categorical"}, {value_name: "continuous"})
     return long, schema
+
+
+# ------------------------------------------------------------ table files
+TABLE_SUFFIXES = (".csv", ".csv.gz", ".parquet")
+
+
+def read_table(path: "str | os.PathLike", schema: Optional[Schema] = None) -> pd.DataFrame:
+    """Read a long table from ``.csv``, ``.csv.gz`` or ``.parquet``.
+
+    CSV stores times as text: when ``schema`` names a time column that
+    reads as text, it is parsed as datetimes if every value is one, and
+    left as it is otherwise.
+
+    Parameters
+    ----------
+    path : str or path-like
+    schema : Schema, optional
+
+    Returns
+    -------
+    pandas.DataFrame
+
+    Raises
+    ------
+    DataError
+        For a missing file, an unknown suffix or an unreadable file.
+    """
+    name = os.fspath(path)
+    if not os.path.isfile(name):
+        raise DataError(f"{name!r} does not exist or is not a file")
+    lower = name.lower()
+    try:
+        if lower.endswith(".parquet"):
+            df = pd.read_parquet(name)
+        elif lower.endswith(".csv") or lower.endswith(".csv.gz"):
+            df = pd.read_csv(name)
+        else:
+            raise DataError(f"{name!r}: expected a {', '.join(TABLE_SUFFIXES)} file")
+    except DataError:
+        raise
+    except Exception as exc:  # a parser's own error type varies by format
+        raise DataError(f"{name!r} could not be read: {exc}") from exc
+    time = schema.time_column if schema is not None else None
+    if time is not None and time in df.columns and not (
+            pd.api.types.is_numeric_dtype(df[time]) or
+            pd.api.types.is_datetime64_any_dtype(df[time])):
+        try:
+            df[time] = pd.to_datetime(df[time], format="ISO8601")
+        except (ValueError, TypeError):
+            pass  # labels, not times: ordered as they are
+    return df

@@ -31,6 +31,7 @@ def _check_kinds(role: str, columns: Mapping[str, str]) -> Dict[str, str]:
         )
     checked = {}
     for name, kind in columns.items():
+        _check_name(role[:-1], name)
         if kind not in KINDS:
             raise DataError(
                 f"schema {role[:-1]} column {name!r} has unknown kind {kind!r}; "
@@ -38,6 +39,15 @@ def _check_kinds(role: str, columns: Mapping[str, str]) -> Dict[str, str]:
             )
         checked[name] = kind
     return checked
+
+
+def _check_name(role: str, name: Any) -> None:
+    # Names travel through JSON (schema files, saved models), whose keys are strings.
+    if not isinstance(name, str):
+        raise DataError(
+            f"{role} column name {name!r} is a {type(name).__name__}, not a string; "
+            "rename the columns first, e.g. df.columns = df.columns.map(str)"
+        )
 
 
 @dataclass
@@ -83,6 +93,9 @@ class Schema:
                 "schema has attribute columns but no id_column: attributes are per series, "
                 "so the series key column must be named"
             )
+        for role in ("id_column", "time_column"):
+            if getattr(self, role) is not None:
+                _check_name(role[:-7], getattr(self, role))
         roles: Dict[Any, str] = {}
         named = [("id_column", self.id_column), ("time_column", self.time_column)]
         named += [("attribute", c) for c in self.attributes]
@@ -176,6 +189,8 @@ class Schema:
         Schema
         """
         _check_frame(df)
+        for column in df.columns:
+            _check_name("DataFrame", column)
         for role, column in (("id_column", id_column), ("time_column", time_column)):
             if column is not None and column not in df.columns:
                 raise DataError(f"{role} {column!r} is not a column of the DataFrame")
@@ -208,6 +223,11 @@ class Schema:
     def validate(self, df: pd.DataFrame) -> None:
         """Check that a DataFrame can be fitted with this schema.
 
+        Missing values (NaN/None) are allowed where they have a meaning:
+        in categorical columns, where they form a category of their own,
+        and in continuous features, where they are gaps that
+        :func:`dgkeras.cleaning.prepare_frame` fills in.
+
         Parameters
         ----------
         df : pandas.DataFrame
@@ -217,8 +237,9 @@ class Schema:
         ------
         DataError
             Naming the column, the series and the problem: missing or
-            duplicated columns, NaN or infinite values, non-numeric values in
-            a continuous column, attributes that vary within a series,
+            duplicated columns, missing series keys or timestamps, missing
+            continuous attributes, infinite values, non-numeric values in a
+            continuous column, attributes that vary within a series,
             duplicated timestamps within a series.
         """
         _check_frame(df)
@@ -234,10 +255,13 @@ class Schema:
                 f"id column {self.id_column!r} has missing values at rows "
                 f"{_first_rows(series.isna())}"
             )
-        for column, kind in {**self.attributes, **self.features}.items():
-            _check_values(df[column], column, kind, series)
+        for column, kind in self.attributes.items():
+            _check_values(df[column], column, kind, series, missing_allowed=kind == CATEGORICAL)
+        for column, kind in self.features.items():
+            _check_values(df[column], column, kind, series, missing_allowed=True)
         if self.attributes:
-            varying = df.groupby(self.id_column, sort=False)[list(self.attributes)].nunique()
+            varying = df.groupby(self.id_column, sort=False)[list(self.attributes)].nunique(
+                dropna=False)
             for column in self.attributes:
                 bad = varying.index[varying[column] > 1]
                 if len(bad):
@@ -277,18 +301,20 @@ def _series_of(mask: pd.Series, series: Optional[pd.Series]) -> str:
     return f"series {series[mask].iloc[0]!r}"
 
 
-def _check_values(values: pd.Series, column: str, kind: str, series: Optional[pd.Series]) -> None:
+def _check_values(values: pd.Series, column: str, kind: str, series: Optional[pd.Series],
+                  missing_allowed: bool) -> None:
     missing = values.isna()
-    if missing.any():
+    if missing.any() and not missing_allowed:
         raise DataError(
-            f"column {column!r} has missing values (NaN/None) in {_series_of(missing, series)} "
-            f"at rows {_first_rows(missing)}"
+            f"continuous attribute column {column!r} has missing values (NaN/None) in "
+            f"{_series_of(missing, series)} at rows {_first_rows(missing)}; fill them in, drop "
+            "those series, or declare the column categorical to make 'missing' a category"
         )
     if kind != CONTINUOUS:
         return
     if pd.api.types.is_bool_dtype(values.dtype) or not pd.api.types.is_numeric_dtype(values.dtype):
         numeric = pd.to_numeric(values, errors="coerce")
-        bad = numeric.isna()
+        bad = numeric.isna() & ~missing
         if pd.api.types.is_bool_dtype(values.dtype) or bad.any():
             where = bad if bad.any() else pd.Series(True, index=values.index)
             raise DataError(
@@ -297,7 +323,8 @@ def _check_values(values: pd.Series, column: str, kind: str, series: Optional[pd
                 f"{_series_of(where, series)}); convert it to numbers or declare it categorical"
             )
         values = numeric
-    infinite = pd.Series(~np.isfinite(values.to_numpy(dtype=float)), index=values.index)
+    infinite = pd.Series(np.isinf(values.to_numpy(dtype=float, na_value=np.nan)),
+                         index=values.index)
     if infinite.any():
         raise DataError(
             f"column {column!r} has infinite values in {_series_of(infinite, series)} "

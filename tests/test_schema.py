@@ -50,8 +50,8 @@ def _frame():
 @pytest.mark.parametrize("mutate, message", [
     (lambda df: df.iloc[:0], "empty"),
     (lambda df: df.drop(columns="usage"), r"columns \['usage'\] named by the schema"),
-    (lambda df: df.assign(usage=df.usage.where(df.index != 4)),
-     r"column 'usage' has missing values .* series 101 at rows \[4\]"),
+    (lambda df: df.assign(size=df["size"].where(df.index != 4)),
+     r"continuous attribute column 'size' has missing values .* series 101 at rows \[4\]"),
     (lambda df: df.assign(usage=df.usage.where(df.index != 7, np.inf)),
      "column 'usage' has infinite values in series 102"),
     (lambda df: df.assign(usage=df.usage.astype(object).where(df.index != 2, "n/a")),
