@@ -12,10 +12,10 @@ Examples
 from typing import Any
 
 from ._version import __version__
-from .exceptions import DataError
+from .exceptions import DataError, TrainingDivergedError
 from .schema import Schema
 
-__all__ = ["DGSynthesizer", "DataError", "Schema", "__version__"]
+__all__ = ["DGSynthesizer", "DataError", "Schema", "TrainingDivergedError", "__version__"]
 
 
 def __getattr__(name: str) -> Any:

@@ -191,12 +191,14 @@ class DoppelGANger:
         return attributes, minmax, records
 
     def sample_arrays(self, attribute_noise: np.ndarray, minmax_noise: np.ndarray,
-                      feature_noise: np.ndarray, given_attributes: Optional[np.ndarray] = None):
+                      feature_noise: np.ndarray, given_attributes: Optional[np.ndarray] = None,
+                      strategy: Optional[tf.distribute.Strategy] = None):
         """Generate unmasked outputs for one chunk of noise, as numpy arrays.
 
         The compiled functions are made on first use with a free batch
         dimension in their signature, so every chunk size shares one trace;
-        they are not pickled.
+        they are not pickled. With a strategy of several local replicas
+        (``MirroredStrategy``) the chunk is split across them.
         """
         if not hasattr(self, "_compiled_sample"):
             c = self.config
@@ -211,12 +213,36 @@ class DoppelGANger:
                 lambda za, zm, zf, given: self.generate(za, zm, zf, given, training=False,
                                                         mask=False),
                 input_signature=noise_specs + [given_spec])
-        if given_attributes is None:
-            outputs = self._compiled_sample(attribute_noise, minmax_noise, feature_noise)
-        else:
-            outputs = self._compiled_sample_given(attribute_noise, minmax_noise, feature_noise,
-                                                  given_attributes)
-        return tuple(o.numpy() for o in outputs)
+        inputs = [attribute_noise, minmax_noise, feature_noise]
+        function = self._compiled_sample
+        if given_attributes is not None:
+            inputs.append(given_attributes)
+            function = self._compiled_sample_given
+        if strategy is None or strategy.num_replicas_in_sync < 2:
+            return tuple(o.numpy() for o in function(*inputs))
+        # Replica r generates rows r, r + R, ... of the chunk; the rows are put back
+        # in order, so the output does not depend on the number of replicas.
+        replicas = strategy.num_replicas_in_sync
+        shares = tuple(strategy.experimental_distribute_values_from_function(
+            lambda context, x=x: tf.constant(x[context.replica_id_in_sync_group::replicas]))
+            for x in inputs)
+        # A plain callable: strategy.run would hand a tf.function the PerReplica values.
+        per_replica = strategy.run(lambda *share: function(*share), args=shares)
+        results = list(zip(*(strategy.experimental_local_results(o) for o in per_replica)))
+        outputs = []
+        for k in range(3):
+            merged = np.empty((len(feature_noise),) + tuple(results[0][k].shape[1:]),
+                              dtype=np.float32)
+            for replica, result in enumerate(results):
+                merged[replica::replicas] = result[k].numpy()
+            outputs.append(merged)
+        return tuple(outputs)
+
+    def sample_attribute_arrays(self, attribute_noise: np.ndarray) -> np.ndarray:
+        """Attributes alone (soft, as generated) for a batch of noise, as numpy."""
+        if self.attribute_generator is None:
+            return np.zeros((len(attribute_noise), 0), np.float32)
+        return self.attribute_generator(attribute_noise, training=False).numpy()
 
     @staticmethod
     def critic_inputs(attributes: tf.Tensor, minmax: tf.Tensor, records: tf.Tensor):

@@ -280,16 +280,22 @@ def _flat_series(encoder: Encoder, df: pd.DataFrame) -> np.ndarray:
                           axis=1).astype(np.float64)
 
 
-def nearest_distances(queries: np.ndarray, reference: np.ndarray,
-                      chunk: int = 512) -> np.ndarray:
-    """Euclidean distance from each query row to its nearest reference row, in chunks."""
+def nearest_distances(queries: np.ndarray, reference: np.ndarray, chunk: int = 512,
+                      return_index: bool = False):
+    """Euclidean distance from each query row to its nearest reference row, in chunks.
+
+    With ``return_index``, also return the index of that reference row.
+    """
     ref_sq = (reference ** 2).sum(1)
-    out = []
+    distances, indices = [], []
     for start in range(0, len(queries), chunk):
         q = queries[start:start + chunk]
         d2 = (q ** 2).sum(1)[:, None] + ref_sq[None, :] - 2 * q @ reference.T
-        out.append(np.sqrt(np.maximum(d2.min(axis=1), 0)))
-    return np.concatenate(out)
+        nearest = d2.argmin(axis=1)
+        distances.append(np.sqrt(np.maximum(d2[np.arange(len(q)), nearest], 0)))
+        indices.append(nearest)
+    distances = np.concatenate(distances)
+    return (distances, np.concatenate(indices)) if return_index else distances
 
 
 def memorization_distances(train: pd.DataFrame, holdout: pd.DataFrame, synth: pd.DataFrame,

@@ -238,7 +238,7 @@ def poisson_batches(n_series: int, sampling_probability: float, steps: int,
 
 # ------------------------------------------------- the noised gradient
 def dp_sum_of_clipped_gradients(example_loss: Callable, examples: Sequence, variables: List,
-                                settings: DPSettings):
+                                settings: DPSettings, noise_shares: int = 1):
     """Noised sum of per-example gradients clipped jointly to ``l2_norm_clip``.
 
     Parameters
@@ -251,6 +251,12 @@ def dp_sum_of_clipped_gradients(example_loss: Callable, examples: Sequence, vari
     variables : list of tf.Variable
         Variables to differentiate (both critics').
     settings : DPSettings
+    noise_shares : int
+        Number of replicas whose results are summed into one update. Each
+        adds Gaussian noise of standard deviation
+        ``noise_multiplier * l2_norm_clip / sqrt(noise_shares)``, so the sum
+        carries one draw of the full scale: noise is added once per global
+        batch, however it is split.
 
     Returns
     -------
@@ -281,7 +287,8 @@ def dp_sum_of_clipped_gradients(example_loss: Callable, examples: Sequence, vari
 
     batch = tf.shape(examples[0])[0]
     summed = tf.cond(batch > 0, clipped_sum, lambda: [tf.zeros_like(v) for v in variables])
-    query = GaussianSumQuery(l2_norm_clip=clip, stddev=settings.noise_multiplier * clip)
+    query = GaussianSumQuery(l2_norm_clip=clip,
+                             stddev=settings.noise_multiplier * clip / noise_shares ** 0.5)
     noised, _, _ = query.get_noised_result(summed, query.initial_global_state())
     return [g / settings.expected_batch_size for g in noised]
 
@@ -345,15 +352,19 @@ def membership_inference(synth, train_df: pd.DataFrame, holdout_df: pd.DataFrame
     """
     from sklearn.utils.validation import check_is_fitted
 
+    from .cleaning import prepare_frame
+
     check_is_fitted(synth, "model_")
     schema = synth.schema_
+    frames = []
     for name, frame in (("train_df", train_df), ("holdout_df", holdout_df)):
         try:
-            schema.validate(frame)
+            # Filled in as fit fills its data, so members look as they did in training.
+            frames.append(prepare_frame(frame, schema))
         except DataError as exc:
             raise DataError(f"{name}: {exc}") from exc
-    members = _series_vectors(synth, train_df)
-    non_members = _series_vectors(synth, holdout_df)
+    members = _series_vectors(synth, frames[0])
+    non_members = _series_vectors(synth, frames[1])
     n_generated = n_generated or len(members)
     rng = np.random.default_rng(random_state)
     k = min(len(members), len(non_members))

@@ -12,23 +12,33 @@ from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Seque
 
 import numpy as np
 import pandas as pd
+import tensorflow as tf
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
 from ._version import __version__
+from .callbacks import CallbackList, ProgressBar, TensorBoardLogger
+from .checkpoints import Checkpointer, fingerprint
+from .cleaning import prepare_frame
+from .conditional import complete_attributes
 from .encoding import Encoder
-from .exceptions import DataError
+from .exceptions import DataError, TrainingDivergedError
 from .gan import DoppelGANger, NetworkConfig
 from .persistence import read_model_file, write_model_file
 from .privacy import DPSettings, resolve_dp_settings
 from .schema import Schema
-from .training import Trainer, TrainingConfig
+from .training import Trainer, TrainingConfig, refit_attribute_generator
 
 #: Series generated per network call when sampling; fixed so that a seed
 #: gives the same output however many series are asked for.
 SAMPLE_CHUNK = 1000
 
 _TUPLE_PARAMS = ("attribute_units", "critic_units")
+#: Parameters that change how a fit reports and saves itself, not what it learns.
+_RUN_PARAMS = ("verbose", "callbacks", "log_dir", "checkpoint_dir", "checkpoint_every",
+               "strategy")
+#: Parameters holding objects rather than data: not saved, not pickled.
+_OBJECT_PARAMS = ("callbacks", "strategy")
 
 
 class DGSynthesizer(BaseEstimator):
@@ -71,6 +81,12 @@ class DGSynthesizer(BaseEstimator):
         generate those as fake attributes (paper Sec. 4.2).
     normalization : {"zero_one", "minus_one_one"}, default="zero_one"
         Output range of continuous values: sigmoid [0, 1] or tanh [-1, 1].
+    time_mode : {"grid", "learned"}, default="grid"
+        "grid": every generated series takes the times of a longest
+        training series (the common grid). "learned": each series' start
+        time and the gaps between its records are generated too, for data
+        without a common grid; datetime and numeric time columns (see
+        :mod:`dgkeras.timing`).
     critic_steps, generator_steps : int, default=1
         Critic and generator updates per training step.
     epsilon : float or None, default=None
@@ -85,10 +101,43 @@ class DGSynthesizer(BaseEstimator):
     noise_multiplier : float or None, default=None
         Give the DP-SGD noise multiplier directly instead of ``epsilon``;
         ``epsilon_`` then reports what it spends.
+    callbacks : list, optional
+        Keras-style callbacks: objects with ``on_train_begin(logs)``,
+        ``on_epoch_end(epoch, logs)`` and/or ``on_train_end(logs)`` (see
+        :mod:`dgkeras.callbacks`). A callback that sets ``model.stop_training
+        = True`` ends the fit after that epoch.
+    log_dir : str, optional
+        Write each epoch's losses as TensorBoard scalars to this folder.
+    checkpoint_dir : str, optional
+        Save a checkpoint here every ``checkpoint_every`` epochs and at the
+        end; ``fit(..., resume=True)`` continues from the newest one.
+    checkpoint_every : int, default=10
+        Epochs between checkpoints.
+    strategy : tf.distribute.Strategy, optional
+        Train on several devices or machines, e.g.
+        ``tf.distribute.MirroredStrategy()`` or
+        ``tf.distribute.MultiWorkerMirroredStrategy()``. ``batch_size`` is
+        the global batch, split across the replicas; the same seed gives
+        the same training path on any number of replicas (see
+        :doc:`/distributed`). Default: one device.
+    invalid_series : {"error", "drop"}, default="error"
+        A series whose continuous feature is missing (NaN) in every record
+        cannot be filled in: raise DataError, or drop it with a warning.
+        Isolated gaps are always filled by linear interpolation within the
+        series (see :mod:`dgkeras.cleaning`).
+    long_series : {"error", "truncate", "split"}, default="error"
+        A series longer than ``max_sequence_len``: raise DataError, keep its
+        first ``max_sequence_len`` records, or cut it into consecutive
+        series of at most that length (same attributes).
+    max_categories : int, default=1000
+        Most distinct values a categorical column may have; more are
+        refused with advice, as their one-hot block would swamp the networks.
     random_state : int or None, default=None
         Seed of weights, noise and shuffling.
     verbose : int, default=1
-        0 silent, 1 about ten progress lines per fit, 2 one per epoch.
+        0 silent; 1 a progress bar over epochs with the current losses, on
+        stderr (redrawn in place on a terminal, a line per 10% otherwise);
+        2 one line per epoch.
 
     Attributes
     ----------
@@ -136,12 +185,21 @@ class DGSynthesizer(BaseEstimator):
         aux_critic_weight: float = 1.0,
         auto_normalize: bool = True,
         normalization: str = "zero_one",
+        time_mode: str = "grid",
         critic_steps: int = 1,
         generator_steps: int = 1,
         epsilon: Optional[float] = None,
         delta: Optional[float] = None,
         l2_norm_clip: float = 1.0,
         noise_multiplier: Optional[float] = None,
+        callbacks: Optional[Sequence[Any]] = None,
+        log_dir: Optional[str] = None,
+        checkpoint_dir: Optional[str] = None,
+        checkpoint_every: int = 10,
+        strategy: Optional[Any] = None,
+        invalid_series: str = "error",
+        long_series: str = "error",
+        max_categories: int = 1000,
         random_state: Optional[int] = None,
         verbose: int = 1,
     ) -> None:
@@ -163,17 +221,27 @@ class DGSynthesizer(BaseEstimator):
         self.aux_critic_weight = aux_critic_weight
         self.auto_normalize = auto_normalize
         self.normalization = normalization
+        self.time_mode = time_mode
         self.critic_steps = critic_steps
         self.generator_steps = generator_steps
         self.epsilon = epsilon
         self.delta = delta
         self.l2_norm_clip = l2_norm_clip
         self.noise_multiplier = noise_multiplier
+        self.callbacks = callbacks
+        self.log_dir = log_dir
+        self.checkpoint_dir = checkpoint_dir
+        self.checkpoint_every = checkpoint_every
+        self.strategy = strategy
+        self.invalid_series = invalid_series
+        self.long_series = long_series
+        self.max_categories = max_categories
         self.random_state = random_state
         self.verbose = verbose
 
     # ----------------------------------------------------------------- fit
-    def fit(self, df: pd.DataFrame, schema: Union[Schema, Mapping[str, Any]]) -> "DGSynthesizer":
+    def fit(self, df: pd.DataFrame, schema: Union[Schema, Mapping[str, Any]],
+            resume: bool = False) -> "DGSynthesizer":
         """Learn the generative model from a long DataFrame.
 
         Parameters
@@ -183,6 +251,13 @@ class DGSynthesizer(BaseEstimator):
             feature columns as named by ``schema``. It is not modified.
         schema : Schema or dict
             Column roles and kinds (a dict in ``Schema.to_dict()`` form works).
+        resume : bool, default=False
+            Continue from the newest checkpoint in ``checkpoint_dir`` (if
+            there is one; otherwise start afresh). The data and parameters
+            must be those of the interrupted fit; the result then matches an
+            uninterrupted fit with the same ``random_state`` (up to
+            floating-point reordering; not under DP, whose noise TF Privacy
+            draws from an unseeded source).
 
         Returns
         -------
@@ -195,16 +270,24 @@ class DGSynthesizer(BaseEstimator):
             If the data does not match the schema or cannot be modelled.
         ValueError
             On invalid hyperparameters.
+        TrainingDivergedError
+            If a loss or weight becomes NaN or infinite. The estimator then
+            holds the weights and history of the last finished epoch (if
+            any) and can sample.
+        KeyboardInterrupt
+            Re-raised on Ctrl-C, after the estimator has been left fitted at
+            the last finished epoch (if any), with ``history_`` up to it.
         """
         self._check_params()
         schema = Schema.from_dict(schema)
-        schema.validate(df)
+        df = prepare_frame(df, schema, self.max_sequence_len, self.invalid_series,
+                           self.long_series, self.max_categories)
         ignored = [c for c in df.columns if c not in set(schema.columns)]
         if ignored:
             warnings.warn(f"columns {ignored} are not in the schema and are not modelled; "
                           "they will not appear in sampled data", UserWarning, stacklevel=2)
         encoder = Encoder(schema, self.sample_len, self.max_sequence_len, self.auto_normalize,
-                          self.normalization).fit(df)
+                          self.normalization, self.time_mode).fit(df)
         data = encoder.transform(df)
         dp = resolve_dp_settings(self.epsilon, self.delta, self.l2_norm_clip,
                                  self.noise_multiplier, data.n_series, self.batch_size,
@@ -225,16 +308,58 @@ class DGSynthesizer(BaseEstimator):
             aux_critic=bool(self.aux_critic),
             seed=seed,
         )
-        model = DoppelGANger(config)
+        strategy = self.strategy if self.strategy is not None else tf.distribute.get_strategy()
+        with strategy.scope():
+            model = DoppelGANger(config)
         trainer = Trainer(model, TrainingConfig(
             epochs=self.epochs, batch_size=self.batch_size, generator_lr=self.generator_lr,
             critic_lr=self.critic_lr, beta_1=self.beta_1, gp_weight=self.gp_weight,
             aux_critic_weight=self.aux_critic_weight, critic_steps=self.critic_steps,
-            generator_steps=self.generator_steps, seed=seed, verbose=self.verbose, dp=dp),
-            n_series=data.n_series)
-        history = trainer.fit(data.attributes, data.minmax, data.features)
+            generator_steps=self.generator_steps, seed=seed, dp=dp),
+            n_series=data.n_series, strategy=strategy)
+        arrays = (data.attributes, data.minmax, data.features)
+        initial_epoch, initial_history, callbacks = self._training_callbacks(
+            trainer, arrays, encoder, resume)
+        self.stop_training = False
+        try:
+            history = trainer.fit(*arrays, callbacks=callbacks, initial_epoch=initial_epoch,
+                                  initial_history=initial_history,
+                                  stop_requested=lambda: self.stop_training)
+        except (KeyboardInterrupt, TrainingDivergedError):
+            # Keep what the finished epochs learned: the trainer has restored
+            # their weights, so the model samples finite values.
+            if len(trainer.history):
+                self._set_fitted(encoder, model, trainer.history, n_series=data.n_series, dp=dp)
+            raise
         self._set_fitted(encoder, model, history, n_series=data.n_series, dp=dp)
         return self
+
+    def _training_callbacks(self, trainer: Trainer, arrays: tuple, encoder: Encoder,
+                            resume: bool):
+        """Restore a checkpoint if asked; build progress, TensorBoard, checkpoint and
+        user callbacks. Returns (initial epoch, initial history, CallbackList)."""
+        callbacks: List[Any] = []
+        initial_epoch, initial_history = 0, None
+        if self.checkpoint_dir is not None:
+            settings = {k: v for k, v in self.get_params().items() if k not in _RUN_PARAMS}
+            # The encoder's ranges too: data scaled by a constant encodes the same.
+            settings["encoder"] = encoder.to_state()
+            checkpointer = Checkpointer(self.checkpoint_dir, self.checkpoint_every, trainer,
+                                        fingerprint(arrays, settings))
+            if resume:
+                restored = checkpointer.restore()
+                if restored is not None:
+                    initial_epoch, initial_history = restored
+            callbacks.append(checkpointer)
+        elif resume:
+            raise DataError("resume=True needs checkpoint_dir, the folder of the checkpoints")
+        if self.verbose:
+            callbacks.insert(0, ProgressBar(self.epochs, self.verbose,
+                                            initial_epoch=initial_epoch))
+        if self.log_dir is not None:
+            callbacks.append(TensorBoardLogger(self.log_dir))
+        callbacks += list(self.callbacks or [])
+        return initial_epoch, initial_history, CallbackList(callbacks, model=self)
 
     def _set_fitted(self, encoder: Encoder, model: DoppelGANger, history: pd.DataFrame,
                     n_series: int, dp: Optional[DPSettings]) -> None:
@@ -251,8 +376,9 @@ class DGSynthesizer(BaseEstimator):
         self.max_sequence_len_ = encoder.max_len_
 
     def _check_params(self) -> None:
-        positive_ints = ("epochs", "batch_size", "attribute_noise_dim", "feature_noise_dim",
-                         "lstm_units", "lstm_layers", "critic_steps", "generator_steps")
+        positive_ints = ("epochs", "batch_size", "checkpoint_every", "attribute_noise_dim",
+                         "feature_noise_dim", "lstm_units", "lstm_layers", "critic_steps",
+                         "generator_steps")
         for name in positive_ints:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
@@ -267,12 +393,76 @@ class DGSynthesizer(BaseEstimator):
             value = getattr(self, name)
             if not isinstance(value, numbers.Real) or not value > 0:
                 raise ValueError(f"{name} must be a positive number, got {value!r}")
+        if isinstance(self.max_categories, bool) or not isinstance(
+                self.max_categories, numbers.Integral) or self.max_categories < 2:
+            raise ValueError(f"max_categories must be an integer >= 2, got "
+                             f"{self.max_categories!r}")
         if not isinstance(self.beta_1, numbers.Real) or not 0 <= self.beta_1 < 1:
             raise ValueError(f"beta_1 must lie in [0, 1), got {self.beta_1!r}")
         for name in ("gp_weight", "aux_critic_weight"):
             value = getattr(self, name)
             if not isinstance(value, numbers.Real) or value < 0:
                 raise ValueError(f"{name} must be a non-negative number, got {value!r}")
+
+    def refit_attributes(self, attributes: pd.DataFrame, epochs: Optional[int] = None,
+                         random_state: Optional[int] = None) -> "DGSynthesizer":
+        """Retrain only the attribute generator on a new attribute distribution.
+
+        The networks that model P(series | attributes) stay as they are, so
+        series generated for given attributes do not change; only how often
+        each attribute combination is generated follows the new data (the
+        paper's Sec. 6.1: hide the true shares of, say, customer types while
+        keeping their behaviour). The generator is trained against a fresh
+        critic on attributes alone.
+
+        Parameters
+        ----------
+        attributes : pandas.DataFrame
+            One row per series with every attribute column; a long frame
+            with the id column is reduced to its first row per series. Values
+            must be categories and ranges seen in training.
+        epochs : int, optional
+            Default ``self.epochs``.
+        random_state : int, optional
+            Seed of this retraining.
+
+        Returns
+        -------
+        DGSynthesizer
+            self. ``attribute_history_`` holds the per-epoch losses.
+
+        Notes
+        -----
+        Under differential privacy, ``epsilon_`` still describes the
+        original training data; the new attribute rows are used as given,
+        without DP.
+        """
+        check_is_fitted(self, "model_")
+        names = list(self.schema_.attributes)
+        if not names:
+            raise DataError("the model was fitted without attribute columns; there is "
+                            "nothing to refit")
+        if not isinstance(attributes, pd.DataFrame) or len(attributes) == 0:
+            raise DataError("attributes must be a non-empty pandas DataFrame")
+        missing = [c for c in names if c not in attributes.columns]
+        if missing:
+            raise DataError(f"attributes frame lacks attribute columns {missing}")
+        id_column = self.schema_.id_column
+        if id_column in attributes.columns:
+            attributes = attributes.groupby(id_column, sort=False)[names].first()
+        frame = attributes[names].reset_index(drop=True)
+        for column, kind in self.schema_.attributes.items():
+            if kind == "continuous" and frame[column].isna().any():
+                raise DataError(f"attributes column {column!r} has missing values")
+        encoded = self.encoder_.encode_attributes(frame, check_range=True)
+        epochs = self.epochs if epochs is None else epochs
+        if isinstance(epochs, bool) or not isinstance(epochs, numbers.Integral) or epochs < 1:
+            raise DataError(f"epochs must be a positive integer, got {epochs!r}")
+        seed = int(np.random.default_rng(random_state).integers(0, 2**31 - 1))
+        self.attribute_history_ = refit_attribute_generator(self.model_, encoded, TrainingConfig(
+            epochs=int(epochs), batch_size=self.batch_size, generator_lr=self.generator_lr,
+            critic_lr=self.critic_lr, beta_1=self.beta_1, gp_weight=self.gp_weight, seed=seed))
+        return self
 
     # -------------------------------------------------------------- sample
     def sample(
@@ -310,7 +500,7 @@ class DGSynthesizer(BaseEstimator):
         DataError
             On invalid ``n``, ``attributes`` or ``length``.
         """
-        n, given, encoded = self._check_sample_request(n, attributes, length)
+        n, given, encoded = self._check_sample_request(n, attributes, length, random_state)
         blocks = list(self._generate_blocks(n, encoded, random_state))
         arrays = tuple(np.concatenate(parts, axis=0) for parts in zip(*blocks))
         return self._decode(arrays, length, given, 0)
@@ -342,7 +532,7 @@ class DGSynthesizer(BaseEstimator):
         if isinstance(chunk_size, bool) or not isinstance(chunk_size, numbers.Integral) \
                 or chunk_size < 1:
             raise DataError(f"chunk_size must be a positive integer, got {chunk_size!r}")
-        n, given, encoded = self._check_sample_request(n, attributes, length)
+        n, given, encoded = self._check_sample_request(n, attributes, length, random_state)
         buffer: Optional[tuple] = None
         offset = 0
         for block in self._generate_blocks(n, encoded, random_state):
@@ -365,6 +555,7 @@ class DGSynthesizer(BaseEstimator):
         length: Optional[int] = None,
         random_state: Optional[int] = None,
         overwrite: bool = False,
+        verbose: int = 0,
     ) -> Path:
         """Stream generated series to a CSV or parquet file with bounded memory.
 
@@ -381,6 +572,8 @@ class DGSynthesizer(BaseEstimator):
             As in :meth:`iter_samples`.
         overwrite : bool, default=False
             Replace an existing file.
+        verbose : int, default=0
+            1 shows a progress bar over the series written, on stderr.
 
         Returns
         -------
@@ -392,6 +585,9 @@ class DGSynthesizer(BaseEstimator):
             raise DataError(f"{str(path)!r} exists; pass overwrite=True to replace it")
         writer = _chunk_writer(path)
         chunks = self.iter_samples(n, chunk_size, attributes, length, random_state)
+        if verbose:
+            chunks = _with_progress(chunks, len(attributes) if n is None else n, chunk_size,
+                                    verbose)
         tmp = path.with_name(f".{path.name}.partial")
         try:
             writer(chunks, tmp)
@@ -401,13 +597,16 @@ class DGSynthesizer(BaseEstimator):
                 tmp.unlink()
         return path
 
-    def _check_sample_request(self, n, attributes, length):
+    def _check_sample_request(self, n, attributes, length, random_state=None):
         check_is_fitted(self, "model_")
         given = encoded = None
         if attributes is not None:
             given = self._check_given_attributes(attributes, n)
             n = len(given)
-            encoded = self.encoder_.encode_attributes(given, check_range=True)
+            if len(given.columns) < len(self.schema_.attributes):
+                given, encoded = self._complete_attributes(given, random_state)
+            else:
+                encoded = self.encoder_.encode_attributes(given, check_range=True)
         if n is None:
             raise DataError("sampling needs n, the number of series, or an attributes frame")
         if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1:
@@ -424,21 +623,46 @@ class DGSynthesizer(BaseEstimator):
         if not isinstance(attributes, pd.DataFrame):
             raise DataError(f"attributes must be a pandas DataFrame, got "
                             f"{type(attributes).__name__}")
-        names = list(self.schema_.attributes)
-        if not names:
+        known = list(self.schema_.attributes)
+        if not known:
             raise DataError("the model was fitted without attribute columns, so attributes "
                             "cannot be given")
-        missing = [c for c in names if c not in attributes.columns]
-        if missing:
-            raise DataError(f"attributes frame lacks attribute columns {missing}")
+        names = [c for c in known if c in attributes.columns]
+        if not names:
+            raise DataError(f"attributes frame has none of the attribute columns {known}")
         if len(attributes) == 0:
             raise DataError("attributes frame is empty: give one row per series to generate")
         if n is not None and n != len(attributes):
             raise DataError(f"n={n} does not match the {len(attributes)} rows of attributes")
         for column in names:
-            if attributes[column].isna().any():
+            if attributes[column].isna().any() and self.schema_.attributes[column] != "categorical":
                 raise DataError(f"attributes column {column!r} has missing values")
         return attributes[names].reset_index(drop=True)
+
+    def _complete_attributes(self, partial: pd.DataFrame, random_state: Optional[int]):
+        """Given some attribute columns, draw the others from the model's conditional."""
+        encoder = self.encoder_
+        # Refuse unknown categories and out-of-range values before any sampling.
+        for column in encoder.attribute_columns_:
+            if column.name not in partial.columns:
+                continue
+            if column.kind == "continuous":
+                column.check_range(partial[column.name], " (given attributes)")
+            else:
+                column.codes(partial[column.name], " (given attributes)")
+        rng = np.random.default_rng(None if random_state is None else [random_state, 7])
+        noise_dim = self.model_.config.attribute_noise_dim
+
+        def generate(m: int) -> np.ndarray:
+            noise = rng.standard_normal((m, noise_dim), dtype=np.float32)
+            return self.model_.sample_attribute_arrays(noise)
+
+        encoded = complete_attributes(encoder, partial, generate, rng)
+        given = encoder.decode_attributes(encoded)
+        for column in partial.columns:  # exactly the values asked for, in the training dtype
+            given[column] = partial[column].to_numpy()
+        given = given.astype(encoder.decode_attributes(encoded[:0]).dtypes.to_dict())
+        return given, encoded
 
     def _generate_blocks(self, n: int, given: Optional[np.ndarray],
                          random_state: Optional[int]) -> Iterator[tuple]:
@@ -452,7 +676,16 @@ class DGSynthesizer(BaseEstimator):
                      rng.standard_normal((size, config.n_steps, config.feature_noise_dim),
                                          dtype=np.float32))
             part = None if given is None else given[start:start + size]
-            yield self.model_.sample_arrays(*noise, given_attributes=part)
+            yield self.model_.sample_arrays(*noise, given_attributes=part,
+                                            strategy=self._sampling_strategy())
+
+    def _sampling_strategy(self) -> Optional[Any]:
+        """The fit's strategy when all its replicas are local (MirroredStrategy)."""
+        strategy = getattr(self, "strategy", None)
+        if strategy is None or len(strategy.extended.worker_devices) < \
+                strategy.num_replicas_in_sync:
+            return None
+        return strategy
 
     def _decode(self, arrays: tuple, length: Optional[int], given: Optional[pd.DataFrame],
                 offset: int) -> pd.DataFrame:
@@ -488,6 +721,8 @@ class DGSynthesizer(BaseEstimator):
         # weights): Keras objects and tf.functions do not pickle, and data
         # survives library upgrades where class layouts do not.
         state = {k: v for k, v in self.__dict__.items() if not k.endswith("_")}
+        state.update(dict.fromkeys(_OBJECT_PARAMS))  # objects, not data: not pickled
+        state.pop("stop_training", None)
         state["_dgkeras_version"] = __version__
         if hasattr(self, "model_"):
             state["_fitted_meta"] = self._fitted_meta()
@@ -517,6 +752,7 @@ class DGSynthesizer(BaseEstimator):
         check_is_fitted(self, "model_")
         params = {k: (list(v) if isinstance(v, tuple) else v)
                   for k, v in self.get_params().items()}
+        params.update(dict.fromkeys(_OBJECT_PARAMS))  # objects, not data: not saved
         if not isinstance(params["random_state"], (int, type(None))):
             params["random_state"] = None
         write_model_file(path, {"params": params, **self._fitted_meta()},
@@ -576,6 +812,17 @@ def lengths_from_flags(records: np.ndarray, max_len: int) -> np.ndarray:
     return np.clip(first_end, 1, max_len).astype(np.int64)
 
 
+def _with_progress(chunks: Iterator[pd.DataFrame], n: int, chunk_size: int,
+                   verbose: int) -> Iterator[pd.DataFrame]:
+    """Pass the chunks on, drawing a progress bar over the series written."""
+    bar = ProgressBar(n, verbose, unit="series")
+    done = 0
+    for chunk in chunks:
+        yield chunk
+        done = min(n, done + chunk_size)  # every chunk but the last is full
+        bar.update(done)
+
+
 def _chunk_writer(path: Path) -> Callable[[Iterator[pd.DataFrame], Path], None]:
     """A function that writes DataFrame chunks to a file in the format of ``path``."""
     name = path.name.lower()
@@ -584,8 +831,7 @@ def _chunk_writer(path: Path) -> Callable[[Iterator[pd.DataFrame], Path], None]:
             import pyarrow as pa
             import pyarrow.parquet as pq
         except ImportError as exc:
-            raise DataError("writing parquet needs pyarrow: pip install 'dgkeras[parquet]'") \
-                from exc
+            raise DataError("writing parquet needs pyarrow: pip install pyarrow") from exc
 
         def write_parquet(chunks: Iterator[pd.DataFrame], target: Path) -> None:
             writer = None

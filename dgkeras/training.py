@@ -11,15 +11,16 @@ With differential privacy the critics' gradients come from
 
 from __future__ import annotations
 
-import sys
 import time
 from dataclasses import dataclass
-from typing import Callable, Dict, Iterator, List, Optional, Tuple
+from typing import Callable, Dict, List, Optional, Tuple
 
 import numpy as np
 import pandas as pd
 import tensorflow as tf
 
+from .callbacks import CallbackList
+from .exceptions import TrainingDivergedError
 from .gan import DoppelGANger
 from .privacy import DPSettings, dp_sum_of_clipped_gradients, poisson_batches
 
@@ -28,6 +29,8 @@ from .privacy import DPSettings, dp_sum_of_clipped_gradients, poisson_batches
 _NORM_EPS = 1e-8
 
 HISTORY_COLUMNS = ["critic_loss", "aux_critic_loss", "generator_loss", "seconds"]
+#: Seeds per step of the stateless noise: (seed, step * _DRAWS_PER_STEP + draw).
+_DRAWS_PER_STEP = 1024
 
 
 @dataclass
@@ -44,7 +47,6 @@ class TrainingConfig:
     critic_steps: int = 1
     generator_steps: int = 1
     seed: int = 0
-    verbose: int = 1
     dp: Optional[DPSettings] = None
 
 
@@ -78,58 +80,97 @@ def critic_example_losses(critic: tf.keras.Model, real: tf.Tensor, fake: tf.Tens
 class Trainer:
     """Optimisers and the compiled train step for one :class:`DoppelGANger`.
 
+    The step runs under a ``tf.distribute.Strategy`` (the default one-device
+    strategy unless one is given): each replica gets its share of the
+    global batch from a distributed dataset, losses are summed over its
+    examples and divided by the *global* batch size, and the optimizers sum
+    the replicas' gradients, so the update equals the one-device update on
+    the same global batch. The generator's noise and the gradient-penalty
+    mixing weights are drawn statelessly from (seed, step, draw) for the
+    whole global batch, and each replica takes the rows of its examples:
+    the same seed gives the same training path on any number of replicas.
+
     Parameters
     ----------
     model : DoppelGANger
+        Built under ``strategy.scope()``.
     config : TrainingConfig
     n_series : int
         Number of training series (sets the batch size actually used).
+    strategy : tf.distribute.Strategy, optional
     """
 
-    def __init__(self, model: DoppelGANger, config: TrainingConfig, n_series: int) -> None:
+    def __init__(self, model: DoppelGANger, config: TrainingConfig, n_series: int,
+                 strategy: Optional[tf.distribute.Strategy] = None) -> None:
         self.model = model
         self.config = config
+        self.strategy = strategy if strategy is not None else tf.distribute.get_strategy()
+        self.replicas = self.strategy.num_replicas_in_sync
         self.batch_size = min(config.batch_size, n_series)
-        self.rng = tf.random.Generator.from_seed(config.seed)
+        self.n_series = n_series
         adam = tf.keras.optimizers.Adam
-        self.generator_optimizer = adam(config.generator_lr, beta_1=config.beta_1)
-        self.critic_optimizer = adam(config.critic_lr, beta_1=config.beta_1)
-        self.aux_critic_optimizer = adam(config.critic_lr, beta_1=config.beta_1)
-        self.generator_variables = [v for net in model.generators
-                                    for v in net.trainable_variables]
-        self.critic_variables = list(model.critic.trainable_variables)
-        self.aux_critic_variables = (list(model.aux_critic.trainable_variables)
-                                     if model.aux_critic is not None else [])
-        # Creating optimizer slots before tracing keeps variable creation out of the step.
-        self.generator_optimizer.build(self.generator_variables)
-        self.critic_optimizer.build(self.critic_variables)
-        if self.aux_critic_variables:
-            self.aux_critic_optimizer.build(self.aux_critic_variables)
-        self.train_step = tf.function(self._train_step, reduce_retracing=True)
+        with self.strategy.scope():
+            self.generator_optimizer = adam(config.generator_lr, beta_1=config.beta_1)
+            self.critic_optimizer = adam(config.critic_lr, beta_1=config.beta_1)
+            self.aux_critic_optimizer = adam(config.critic_lr, beta_1=config.beta_1)
+            self.generator_variables = [v for net in model.generators
+                                        for v in net.trainable_variables]
+            self.critic_variables = list(model.critic.trainable_variables)
+            self.aux_critic_variables = (list(model.aux_critic.trainable_variables)
+                                         if model.aux_critic is not None else [])
+            # Creating optimizer slots before tracing keeps variable creation out of the step.
+            self.generator_optimizer.build(self.generator_variables)
+            self.critic_optimizer.build(self.critic_variables)
+            if self.aux_critic_variables:
+                self.aux_critic_optimizer.build(self.aux_critic_variables)
+        self.train_step = tf.function(self._distributed_step, reduce_retracing=True)
+
+    # ---------------------------------------------------------------- noise
+    def _seed(self, step: tf.Tensor, draw: int) -> tf.Tensor:
+        return tf.stack([tf.constant(self.config.seed, tf.int64),
+                         tf.cast(step, tf.int64) * _DRAWS_PER_STEP + draw])
+
+    def _noise(self, batch: tf.Tensor, step: tf.Tensor, draw: int):
+        """The generator's three noise inputs for a whole global batch."""
+        c = self.model.config
+        shapes = [(batch, c.attribute_noise_dim), (batch, c.attribute_noise_dim),
+                  (batch, c.n_steps, c.feature_noise_dim)]
+        return [tf.random.stateless_normal(shape, self._seed(step, draw + i))
+                for i, shape in enumerate(shapes)]
+
+    def _uniform(self, batch: tf.Tensor, step: tf.Tensor, draw: int) -> tf.Tensor:
+        return tf.random.stateless_uniform((batch, 1), self._seed(step, draw))
 
     # ------------------------------------------------------------- critics
-    def critic_gradients(self, real_attributes, real_minmax, real_records
+    def critic_gradients(self, real_attributes, real_minmax, real_records, positions,
+                         global_size, step, draw: int = 0
                          ) -> Tuple[List[tf.Tensor], List[tf.Tensor], Dict[str, tf.Tensor]]:
-        """Gradients of both critics on one real batch and a generated batch of its size.
+        """This replica's gradients of both critics on its share of the global batch.
 
-        Without DP: gradients of the batch-mean losses. With DP: the noised
-        sum of per-example gradients clipped jointly over both critics,
-        divided by the expected batch size; the losses, which are computed
-        from real data without noise, are then not reported (NaN).
+        ``positions`` are its examples' rows in the global batch of
+        ``global_size``; the generated batch and the penalty's mixing weights
+        are drawn for the whole global batch and gathered at those rows.
+        Without DP: gradients of the losses summed over the replica's
+        examples and divided by the global batch size. With DP: the sum of
+        per-example gradients clipped jointly over both critics, plus this
+        replica's share of the Gaussian noise (the shares add up to one
+        draw of the full scale per global batch), divided by the expected
+        batch size; the losses, computed from real data without noise, are
+        then not reported (NaN).
 
         Returns
         -------
         critic_grads, aux_critic_grads : list of Tensor
         losses : dict
-            ``critic_loss`` and ``aux_critic_loss``.
+            This replica's parts of ``critic_loss`` and ``aux_critic_loss``.
         """
         model, cfg = self.model, self.config
-        batch = tf.shape(real_records)[0]
-        fake = model.generate(*model.noise(self.rng, batch), training=True)
+        noise = [tf.gather(z, positions) for z in self._noise(global_size, step, draw)]
+        fake = model.generate(*noise, training=True)
         real_in, real_aux_in = model.critic_inputs(real_attributes, real_minmax, real_records)
         fake_in, fake_aux_in = model.critic_inputs(*fake)
-        t = self.rng.uniform((batch, 1))
-        t_aux = self.rng.uniform((batch, 1)) if model.aux_critic is not None else t
+        t = tf.gather(self._uniform(global_size, step, draw + 3), positions)
+        t_aux = tf.gather(self._uniform(global_size, step, draw + 4), positions)
         n_critic = len(self.critic_variables)
         if cfg.dp is not None:
             def example_loss(real, fake_, t_, real_aux, fake_aux, t_aux_):
@@ -142,123 +183,314 @@ class Trainer:
 
             grads = dp_sum_of_clipped_gradients(
                 example_loss, (real_in, fake_in, t, real_aux_in, fake_aux_in, t_aux),
-                self.critic_variables + self.aux_critic_variables, cfg.dp)
+                self.critic_variables + self.aux_critic_variables, cfg.dp,
+                noise_shares=self.replicas)
             nan = tf.constant(float("nan"))
             return grads[:n_critic], grads[n_critic:], {"critic_loss": nan,
                                                         "aux_critic_loss": nan}
+        denominator = tf.cast(global_size, tf.float32)
         with tf.GradientTape() as tape:
-            critic_loss = tf.reduce_mean(
-                critic_example_losses(model.critic, real_in, fake_in, t, cfg.gp_weight))
+            critic_loss = tf.reduce_sum(critic_example_losses(
+                model.critic, real_in, fake_in, t, cfg.gp_weight)) / denominator
         critic_grads = tape.gradient(critic_loss, self.critic_variables)
         aux_grads: List[tf.Tensor] = []
         aux_loss = tf.constant(0.0)
         if model.aux_critic is not None:
             with tf.GradientTape() as tape:
-                aux_loss = tf.reduce_mean(critic_example_losses(
-                    model.aux_critic, real_aux_in, fake_aux_in, t_aux, cfg.gp_weight))
+                aux_loss = tf.reduce_sum(critic_example_losses(
+                    model.aux_critic, real_aux_in, fake_aux_in, t_aux,
+                    cfg.gp_weight)) / denominator
             aux_grads = tape.gradient(aux_loss, self.aux_critic_variables)
         return critic_grads, aux_grads, {"critic_loss": critic_loss, "aux_critic_loss": aux_loss}
 
-    def _critic_update(self, *real_batch) -> Dict[str, tf.Tensor]:
-        critic_grads, aux_grads, losses = self.critic_gradients(*real_batch)
+    def _critic_update(self, real_batch, positions, global_size, step, draw
+                       ) -> Dict[str, tf.Tensor]:
+        critic_grads, aux_grads, losses = self.critic_gradients(
+            *real_batch, positions, global_size, step, draw)
         self.critic_optimizer.apply_gradients(zip(critic_grads, self.critic_variables))
         if self.aux_critic_variables:
             self.aux_critic_optimizer.apply_gradients(zip(aux_grads, self.aux_critic_variables))
         return losses
 
     # ----------------------------------------------------------- generator
-    def _generator_update(self) -> tf.Tensor:
+    def _generator_update(self, step, draw) -> tf.Tensor:
         model, cfg = self.model, self.config
-        noise = model.noise(self.rng, self.batch_size)
+        context = tf.distribute.get_replica_context()
+        # The generator's batch is split across replicas by rows r, r + R, ...
+        rows = tf.range(context.replica_id_in_sync_group, self.batch_size, self.replicas)
+        noise = [tf.gather(z, rows) for z in self._noise(self.batch_size, step, draw)]
         with tf.GradientTape() as tape:
             fake_in, fake_aux_in = model.critic_inputs(*model.generate(*noise, training=True))
-            loss = -tf.reduce_mean(model.critic(fake_in, training=True))
+            loss = -tf.reduce_sum(model.critic(fake_in, training=True))
             if model.aux_critic is not None:
-                loss += -cfg.aux_critic_weight * tf.reduce_mean(
+                loss += -cfg.aux_critic_weight * tf.reduce_sum(
                     model.aux_critic(fake_aux_in, training=True))
+            loss = loss / self.batch_size
         grads = tape.gradient(loss, self.generator_variables)
         self.generator_optimizer.apply_gradients(zip(grads, self.generator_variables))
         return loss
 
-    def _train_step(self, indices: tf.Tensor) -> Dict[str, tf.Tensor]:
+    def _replica_step(self, indices, positions, global_size, step) -> Dict[str, tf.Tensor]:
         # The step gathers its batch from the training tensors it captures, so
         # only indices cross from the input pipeline to the step.
         real_batch = [tf.gather(t, indices) for t in self._data]
+        draw = 0
         for _ in range(self.config.critic_steps):
-            losses = self._critic_update(*real_batch)
+            losses = self._critic_update(real_batch, positions, global_size, step, draw)
+            draw += 5
         for _ in range(self.config.generator_steps):
-            generator_loss = self._generator_update()
+            generator_loss = self._generator_update(step, draw)
+            draw += 3
         return {**losses, "generator_loss": generator_loss}
 
+    def _distributed_step(self, element) -> Dict[str, tf.Tensor]:
+        per_replica = self.strategy.run(self._replica_step, args=element)
+        # Each replica's losses are its part of the global mean: their sum is it.
+        return {k: self.strategy.reduce(tf.distribute.ReduceOp.SUM, v, axis=None)
+                for k, v in per_replica.items()}
+
     # ------------------------------------------------------------ the loop
-    def index_dataset(self, n_series: int) -> tf.data.Dataset:
-        """Shuffled fixed-size index batches, reshuffled every epoch (the non-DP pipeline).
+    def epoch_batches(self, epoch: int, n_series: int) -> List[np.ndarray]:
+        """Global index batches of one epoch, a function of (seed, epoch) alone.
 
-        The batch is ``min(batch_size, n_series)`` and the last incomplete
-        batch is dropped, so every step sees a full batch; reshuffling lets
-        every series take part over the epochs. Shuffling indices rather than
-        records keeps no second copy of the data in a shuffle buffer.
+        Without DP: a fresh permutation cut into fixed-size batches of
+        ``min(batch_size, n_series)``, the last incomplete batch dropped, so
+        every step sees a full batch and every series takes part over the
+        epochs. Under DP: this epoch's share of the ``ceil(epochs / q)``
+        Poisson-sampled batches the accountant counts. Depending on nothing
+        but the seed and the epoch number lets a resumed fit see exactly the
+        batches an uninterrupted one would, and lets every worker of a
+        multi-worker fit compute the same batches without talking.
         """
-        return (tf.data.Dataset.range(n_series)
-                .shuffle(n_series, seed=self.config.seed, reshuffle_each_iteration=True)
-                .batch(self.batch_size, drop_remainder=True)
-                .prefetch(tf.data.AUTOTUNE))
-
-    def _epochs(self, n_series: int) -> Iterator[Iterator]:
-        """Index batches of each epoch: shuffled batches, or Poisson samples under DP."""
+        rng = np.random.default_rng([self.config.seed, epoch])
         dp = self.config.dp
         if dp is None:
-            data = self.index_dataset(n_series)
-            for _ in range(self.config.epochs):
-                yield iter(data)
-            return
+            order = rng.permutation(n_series)
+            steps = n_series // self.batch_size
+            return list(order[:steps * self.batch_size].reshape(steps, self.batch_size))
+        return list(poisson_batches(n_series, dp.sampling_probability,
+                                    int(self._dp_step_counts()[epoch]), rng))
+
+    def _dp_step_counts(self) -> np.ndarray:
         # The accountant counts ceil(epochs / q) Poisson-sampled steps; spread
         # them over the epochs for reporting.
-        batches = poisson_batches(n_series, dp.sampling_probability, dp.steps,
-                                  np.random.default_rng(self.config.seed))
-        for count in np.diff(np.linspace(0, dp.steps, self.config.epochs + 1).round()):
-            yield (next(batches) for _ in range(int(count)))
+        steps = self.config.dp.steps
+        return np.diff(np.linspace(0, steps, self.config.epochs + 1).round()).astype(int)
+
+    def _first_step(self, epoch: int) -> int:
+        if self.config.dp is None:
+            return epoch * (self.n_series // self.batch_size)
+        return int(self._dp_step_counts()[:epoch].sum())
+
+    def steps_in_epoch(self, epoch: int) -> int:
+        """Number of train steps of an epoch."""
+        if self.config.dp is None:
+            return self.n_series // self.batch_size
+        return int(self._dp_step_counts()[epoch])
+
+    def distributed_batches(self, initial_epoch: int, n_series: int):
+        """Every remaining epoch's batches as one distributed dataset.
+
+        Replica r of R takes the examples at rows r, r + R, ... of every
+        global batch, with those row numbers, the global batch size and the
+        global step number (which seeds the noise). One dataset serves the
+        whole fit, so no pipeline is rebuilt per epoch.
+        """
+        replicas = self.replicas
+        epochs = range(initial_epoch, self.config.epochs)
+
+        def replica_batches(context: tf.distribute.InputContext) -> tf.data.Dataset:
+            per_pipeline = replicas // context.num_input_pipelines
+            local = range(context.input_pipeline_id * per_pipeline,
+                          (context.input_pipeline_id + 1) * per_pipeline)
+
+            def shares():
+                for epoch in epochs:
+                    first = self._first_step(epoch)
+                    for number, batch in enumerate(self.epoch_batches(epoch, n_series)):
+                        for replica in local:
+                            rows = np.arange(replica, len(batch), replicas, dtype=np.int32)
+                            yield (batch[rows].astype(np.int32), rows, np.int32(len(batch)),
+                                   np.int64(first + number))
+
+            signature = (tf.TensorSpec((None,), tf.int32), tf.TensorSpec((None,), tf.int32),
+                         tf.TensorSpec((), tf.int32), tf.TensorSpec((), tf.int64))
+            return tf.data.Dataset.from_generator(shares, output_signature=signature).prefetch(
+                tf.data.AUTOTUNE)
+
+        return self.strategy.distribute_datasets_from_function(replica_batches)
 
     def fit(self, attributes: np.ndarray, minmax: np.ndarray, records: np.ndarray,
-            on_epoch_end: Optional[Callable[[int, Dict[str, float]], None]] = None
-            ) -> pd.DataFrame:
-        """Train for ``config.epochs`` epochs and return the per-epoch history.
+            callbacks: Optional[CallbackList] = None, initial_epoch: int = 0,
+            initial_history: Optional[pd.DataFrame] = None,
+            stop_requested: Callable[[], bool] = lambda: False) -> pd.DataFrame:
+        """Train up to ``config.epochs`` epochs and return the per-epoch history.
 
         Parameters
         ----------
         attributes, minmax, records : numpy.ndarray
             Encoded training data (see :mod:`dgkeras.encoding`).
-        on_epoch_end : callable, optional
-            Called as ``on_epoch_end(epoch, logs)`` after every epoch.
+        callbacks : CallbackList, optional
+            Told of the start and end of training and of every epoch.
+        initial_epoch : int
+            Epochs already done (when resuming from a checkpoint).
+        initial_history : pandas.DataFrame, optional
+            Their history.
+        stop_requested : callable
+            Checked after every epoch; True ends training there.
 
         Returns
         -------
         pandas.DataFrame
             One row per epoch: mean ``critic_loss``, ``aux_critic_loss``,
-            ``generator_loss`` over the epoch's steps and ``seconds``.
+            ``generator_loss`` over the epoch's steps and ``seconds``. The
+            same table, up to the last finished epoch, stays in
+            ``self.history`` when training stops early.
+
+        Raises
+        ------
+        TrainingDivergedError
+            On a non-finite loss or weight, after restoring the weights of
+            the last finished epoch.
+        KeyboardInterrupt
+            Re-raised after restoring the weights of the last finished epoch.
         """
+        callbacks = callbacks if callbacks is not None else CallbackList([])
         self._data = [tf.constant(a) for a in (attributes, minmax, records)]
-        rows: List[Dict[str, float]] = []
-        for epoch, batches in enumerate(self._epochs(len(records))):
-            start = time.perf_counter()
-            step_losses = [self.train_step(tf.cast(batch, tf.int32)) for batch in batches]
-            # Averaged once per epoch, so steps never wait on the host.
-            logs = {k: (float(tf.reduce_mean(tf.stack([s[k] for s in step_losses])))
-                        if step_losses else float("nan"))
-                    for k in HISTORY_COLUMNS[:-1]}
-            logs["seconds"] = time.perf_counter() - start
-            rows.append(logs)
-            if _should_report(self.config.verbose, epoch, self.config.epochs):
-                print(f"epoch {epoch + 1}/{self.config.epochs}  "
-                      + "  ".join(f"{k} {v:.4f}" for k, v in logs.items()),
-                      file=sys.stderr, flush=True)
-            if on_epoch_end is not None:
-                on_epoch_end(epoch, logs)
-        return pd.DataFrame(rows, columns=HISTORY_COLUMNS)
+        rows: List[Dict[str, float]] = (initial_history.to_dict("records")
+                                        if initial_history is not None else [])
+        self.history = pd.DataFrame(rows, columns=HISTORY_COLUMNS)
+        good_weights = self.model.get_weights()
+        callbacks.on_train_begin()
+        batches = iter(self.distributed_batches(initial_epoch, len(records)))
+        try:
+            for epoch in range(initial_epoch, self.config.epochs):
+                start = time.perf_counter()
+                step_losses = [self.train_step(next(batches))
+                               for _ in range(self.steps_in_epoch(epoch))]
+                # Averaged once per epoch, so steps never wait on the host.
+                logs = {k: (float(tf.reduce_mean(tf.stack([s[k] for s in step_losses])))
+                            if step_losses else float("nan"))
+                        for k in HISTORY_COLUMNS[:-1]}
+                logs["seconds"] = time.perf_counter() - start
+                weights = self.model.get_weights()
+                self._check_health(epoch, logs, weights, good_weights)
+                good_weights = weights
+                rows.append(logs)
+                self.history = pd.DataFrame(rows, columns=HISTORY_COLUMNS)
+                callbacks.on_epoch_end(epoch, logs)
+                if stop_requested():
+                    break
+        except KeyboardInterrupt:
+            # The interrupted epoch may be half done: go back to the last whole one.
+            self.model.set_weights(good_weights)
+            raise
+        finally:
+            callbacks.on_train_end()
+        return self.history
+
+    def checkpoint(self) -> tf.train.Checkpoint:
+        """Everything training changes: the networks and the optimizers.
+
+        The noise needs no state: it is drawn from (seed, step, draw).
+        """
+        optimizers = {"generator_optimizer": self.generator_optimizer,
+                      "critic_optimizer": self.critic_optimizer}
+        if self.aux_critic_variables:
+            optimizers["aux_critic_optimizer"] = self.aux_critic_optimizer
+        return tf.train.Checkpoint(**optimizers, **self.model.networks)
+
+    def _check_health(self, epoch: int, logs: Dict[str, float],
+                      weights: Dict[str, List[np.ndarray]],
+                      good_weights: Dict[str, List[np.ndarray]]) -> None:
+        """Raise TrainingDivergedError, restoring ``good_weights``, on a non-finite value."""
+        # Under DP the critic losses are NaN by design (see privacy), so only the
+        # generator's loss is checked there.
+        checked = (["generator_loss"] if self.config.dp is not None
+                   else ["critic_loss", "aux_critic_loss", "generator_loss"])
+        bad = [k for k in checked if not np.isfinite(logs[k])]
+        bad += [name for name, arrays in weights.items()
+                if not all(np.isfinite(a).all() for a in arrays)]
+        if not bad:
+            return
+        self.model.set_weights(good_weights)
+        kept = (f"the model keeps the weights of epoch {epoch}" if epoch
+                else "no epoch finished, so the model is not fitted")
+        raise TrainingDivergedError(
+            f"training diverged in epoch {epoch + 1}: non-finite values in {bad}; {kept}. "
+            "Lower generator_lr and critic_lr, or check the data for extreme values",
+            epoch=epoch + 1)
 
 
-def _should_report(verbose: int, epoch: int, epochs: int) -> bool:
-    """verbose=1 reports about ten epochs of a fit, verbose>=2 every epoch."""
-    if verbose <= 0:
-        return False
-    return verbose >= 2 or (epoch + 1) % max(1, epochs // 10) == 0 or epoch + 1 == epochs
+def refit_attribute_generator(model: DoppelGANger, attributes: np.ndarray,
+                              config: TrainingConfig) -> pd.DataFrame:
+    """Retrain the attribute generator alone on new attribute rows (paper Sec. 6.1).
+
+    The min/max and feature generators, which model P(series | attributes),
+    are left as they are. The attribute generator is trained by WGAN-GP
+    against a fresh critic on attributes alone, as no series come with the
+    new attributes for the auxiliary critic to judge.
+
+    Parameters
+    ----------
+    model : DoppelGANger
+    attributes : numpy.ndarray, shape (n, A)
+        Encoded attribute rows of the new distribution.
+    config : TrainingConfig
+        Epochs, batch size, learning rates, gradient-penalty weight and seed.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Per-epoch ``critic_loss``, ``generator_loss`` and ``seconds``.
+
+    Raises
+    ------
+    TrainingDivergedError
+        On a non-finite loss, after restoring the generator's weights.
+    """
+    from .networks import build_critic
+
+    generator = model.attribute_generator
+    critic = build_critic(attributes.shape[1], model.config.critic_units, config.seed + 600,
+                          name="attribute_critic")
+    rng = tf.random.Generator.from_seed(config.seed)
+    g_opt = tf.keras.optimizers.Adam(config.generator_lr, beta_1=config.beta_1)
+    c_opt = tf.keras.optimizers.Adam(config.critic_lr, beta_1=config.beta_1)
+    data = tf.constant(attributes, tf.float32)
+    batch_size = min(config.batch_size, len(attributes))
+    noise_dim = model.config.attribute_noise_dim
+
+    @tf.function
+    def step(indices):
+        real = tf.gather(data, indices)
+        with tf.GradientTape() as tape:
+            fake = generator(rng.normal((batch_size, noise_dim)), training=True)
+            t = rng.uniform((batch_size, 1))
+            loss = tf.reduce_mean(critic_example_losses(critic, real, fake, t, config.gp_weight))
+        c_opt.apply_gradients(zip(tape.gradient(loss, critic.trainable_variables),
+                                  critic.trainable_variables))
+        with tf.GradientTape() as tape:
+            fake = generator(rng.normal((batch_size, noise_dim)), training=True)
+            g_loss = -tf.reduce_mean(critic(fake, training=True))
+        g_opt.apply_gradients(zip(tape.gradient(g_loss, generator.trainable_variables),
+                                  generator.trainable_variables))
+        return loss, g_loss
+
+    rows = []
+    before = generator.get_weights()
+    for epoch in range(config.epochs):
+        start = time.perf_counter()
+        order = np.random.default_rng([config.seed, epoch]).permutation(len(attributes))
+        steps = len(attributes) // batch_size
+        losses = [step(tf.constant(batch, tf.int32))
+                  for batch in order[:steps * batch_size].reshape(steps, batch_size)]
+        critic_loss, generator_loss = np.mean([[float(a), float(b)] for a, b in losses], axis=0)
+        rows.append({"critic_loss": critic_loss, "generator_loss": generator_loss,
+                     "seconds": time.perf_counter() - start})
+        if not np.isfinite([critic_loss, generator_loss]).all():
+            generator.set_weights(before)
+            raise TrainingDivergedError(
+                f"attribute retraining diverged in epoch {epoch + 1}; lower the learning "
+                "rates", epoch=epoch + 1)
+    return pd.DataFrame(rows)

@@ -59,6 +59,12 @@ def test_noise_has_the_expected_scale_and_empty_batches_are_noise_only():
     assert np.std(grads[0].numpy()) == pytest.approx(2.0 * 0.5 / 10, rel=0.03)
     empty = dp_sum_of_clipped_gradients(loss, (tf.zeros((0, 40_000)),), [w], settings)
     assert np.std(empty[0].numpy()) == pytest.approx(0.1, rel=0.03)
+    # Split over 4 replicas, each adds half the standard deviation: the four shares,
+    # summed by the all-reduce, carry one draw of the full scale.
+    shares = [dp_sum_of_clipped_gradients(loss, (tf.ones((1, 40_000)),), [w], settings,
+                                          noise_shares=4)[0].numpy() for _ in range(4)]
+    assert np.std(shares[0]) == pytest.approx(0.1 / 2, rel=0.03)
+    assert np.std(np.sum(shares, axis=0)) == pytest.approx(0.1, rel=0.03)
 
 
 def _trainer(data, encoder, dp):
@@ -74,7 +80,7 @@ def test_dp_gradient_without_noise_or_clipping_equals_plain_gradient():
     df, schema = attribute_frame(n_series=16, length=4)
     encoder = Encoder(schema).fit(df)
     data = encoder.transform(df)
-    batch = (data.attributes[:8], data.minmax[:8], data.features[:8])
+    batch = (data.attributes[:8], data.minmax[:8], data.features[:8], tf.range(8), 8, 0)
     plain = _trainer(data, encoder, None).critic_gradients(*batch)
     private = _trainer(data, encoder, _settings(0.0, 1e9, 8)).critic_gradients(*batch)
     for name, a, b in (("critic", plain[0], private[0]), ("aux critic", plain[1], private[1])):

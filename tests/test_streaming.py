@@ -59,3 +59,14 @@ def test_sample_to_refuses_to_overwrite_and_bad_suffix(fitted_mixed, tmp_path):
         synth.sample_to(tmp_path / "out.xlsx", 3)
     with pytest.raises(DataError, match="chunk_size must be a positive integer"):
         next(synth.iter_samples(3, chunk_size=0))
+
+
+def test_sample_to_shows_progress_over_series(fitted_mixed, tmp_path, capsys):
+    synth, _, _ = fitted_mixed
+    synth.sample_to(tmp_path / "out.csv", 1000, chunk_size=100, random_state=0, verbose=1)
+    lines = [line for line in capsys.readouterr().err.splitlines()
+             if line.startswith("series ")]
+    # A line per 10% of the series: after every chunk of 100 here.
+    assert [line.split()[1] for line in lines] == [f"{k}/1000" for k in range(100, 1001, 100)]
+    synth.sample_to(tmp_path / "quiet.csv", 50, random_state=0)
+    assert capsys.readouterr().err == ""

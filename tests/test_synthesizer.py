@@ -77,8 +77,8 @@ def test_sample_with_given_attributes(fitted_attributes):
      r"column 'region' \(given attributes\) has value 'x', which is not one of the 3"),
     (pd.DataFrame({"region": ["n"], "premium": [True], "size": [1000]}),
      r"column 'size' \(given attributes\) has value 1000 outside the training range"),
-    (pd.DataFrame({"region": ["n"], "premium": [True]}),
-     r"lacks attribute columns \['size'\]"),
+    (pd.DataFrame({"regio": ["n"]}),
+     r"attributes frame has none of the attribute columns \['region', 'premium', 'size'\]"),
 ])
 def test_bad_given_attributes(fitted_attributes, given, message):
     synth, _, _ = fitted_attributes
