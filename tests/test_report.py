@@ -1,0 +1,68 @@
+"""The fidelity report: files, numbers that match the metrics, and plots that are images."""
+
+import json
+
+import numpy as np
+import pytest
+from matplotlib.image import imread
+
+from dgkeras import DataError
+from dgkeras.metrics import fidelity_summary
+from dgkeras.report import fidelity_report
+
+PLOTS = ["autocorrelation.png", "attributes.png", "lengths.png", "totals_cdf.png",
+         "nearest.png"]
+
+
+def _shifted(df, column, amount):
+    out = df.copy()
+    out[column] = out[column] + amount
+    return out
+
+
+def test_report_of_identical_data_is_all_zeros(mba, tmp_path):
+    df, schema = mba
+    summary = fidelity_report(df, df, schema, tmp_path, by="technology")
+    assert summary["plots"] == PLOTS
+    assert summary["length_w1"] == 0.0
+    assert all(v == 0.0 for v in summary["attribute_jsd"].values())
+    assert all(v == pytest.approx(0.0, abs=1e-12) for v in summary["autocorrelation_mse"].values())
+    assert all(v == 0.0 for v in summary["traffic_byte_counter total w1 by technology"].values())
+    for name in PLOTS:
+        image = imread(tmp_path / name)
+        assert image.ndim == 3 and image.shape[0] > 200 and image.shape[1] > 300
+        # A drawn figure, not a blank canvas.
+        assert image[..., :3].std() > 0.05
+
+
+def test_report_numbers_match_the_metrics(mba, tmp_path):
+    df, schema = mba
+    fake = _shifted(df, "traffic_byte_counter", 0.01)
+    summary = fidelity_report(df, fake, schema, tmp_path, by="technology")
+    saved = json.loads((tmp_path / "summary.json").read_text())
+    expected = fidelity_summary(df, fake, schema, by=["technology"])
+    # A shift of every record by 0.01 moves every 56-record total by 0.56.
+    assert saved["traffic_byte_counter total w1"] == pytest.approx(0.56)
+    assert saved["traffic_byte_counter total w1"] == pytest.approx(
+        expected["traffic_byte_counter total w1"])
+    assert saved["traffic_byte_counter midrange w1"] == pytest.approx(0.01)
+    assert summary["real_series"] == saved["synthetic_series"] == 600
+    markdown = (tmp_path / "summary.md").read_text()
+    assert "| traffic_byte_counter total w1 | 0.56 |" in markdown
+    assert "![totals_cdf.png](totals_cdf.png)" in markdown
+
+
+def test_report_without_attributes_or_ids(fitted_mixed, tmp_path):
+    synth, df, schema = fitted_mixed
+    fake = synth.sample(12, random_state=0)
+    summary = fidelity_report(df, fake, schema, tmp_path)
+    # No attributes: no attribute plot; totals are over all series.
+    assert summary["plots"] == [p for p in PLOTS if p != "attributes.png"]
+    assert summary["attribute_jsd"] == {}
+    assert np.isfinite(summary["length_w1"])
+
+
+def test_report_refuses_a_non_categorical_grouping(mba, tmp_path):
+    df, schema = mba
+    with pytest.raises(DataError, match="by='traffic_byte_counter' is not a categorical"):
+        fidelity_report(df, df, schema, tmp_path, by="traffic_byte_counter")
