@@ -186,12 +186,18 @@ class ContinuousColumn:
     ----------
     name : str
         Column name, used in messages.
+    log : bool
+        Scale ``log1p(value - min)`` instead of the value, so that values
+        spread over orders of magnitude keep their relative differences;
+        values within about one unit of the column minimum stay nearly
+        linear.
     """
 
     kind = "continuous"
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, log: bool = False) -> None:
         self.name = name
+        self.log = bool(log)
         self.min = 0.0
         self.max = 0.0
         self.integer = False
@@ -225,12 +231,21 @@ class ContinuousColumn:
         span = self.max - self.min
         if span <= 0:
             return np.zeros_like(values, dtype=np.float64)
-        return (np.asarray(values, dtype=np.float64) - self.min) / span
+        offset = np.asarray(values, dtype=np.float64) - self.min
+        if self.log:
+            # Odd extension of log1p: values below the training minimum (given
+            # attributes are range-checked first) map below 0, never to NaN.
+            return np.sign(offset) * np.log1p(np.abs(offset)) / np.log1p(span)
+        return offset / span
 
     def from_unit(self, unit: np.ndarray) -> np.ndarray:
         """Inverse of :meth:`to_unit`, clipped to the training range."""
-        values = self.min + np.clip(unit, 0.0, 1.0) * (self.max - self.min)
-        return np.clip(values, self.min, self.max)
+        unit = np.clip(unit, 0.0, 1.0)
+        if self.log:
+            offset = np.expm1(unit * np.log1p(self.max - self.min))
+        else:
+            offset = unit * (self.max - self.min)
+        return np.clip(self.min + offset, self.min, self.max)
 
     def check_range(self, values: pd.Series, where: str = "") -> None:
         """Refuse values outside the training range (used for given attributes)."""
@@ -263,12 +278,13 @@ class ContinuousColumn:
     def to_state(self) -> Dict[str, Any]:
         """JSON-able description of the fitted column."""
         return {"kind": self.kind, "name": self.name, "min": self.min, "max": self.max,
-                "integer": self.integer, **self.dtype_state}
+                "integer": self.integer, "log": self.log, **self.dtype_state}
 
     @classmethod
     def from_state(cls, state: Dict[str, Any]) -> "ContinuousColumn":
         """Rebuild a fitted column from :meth:`to_state`."""
-        column = cls(state["name"])
+        # Files written before the log option have no "log" entry: linear.
+        column = cls(state["name"], log=state.get("log", False))
         column.min, column.max = float(state["min"]), float(state["max"])
         column.integer = bool(state["integer"])
         column.dtype_state = {k: state[k] for k in ("dtype", "dtype_categories", "ordered")
@@ -276,9 +292,10 @@ class ContinuousColumn:
         return column
 
 
-def make_column(name: str, kind: str) -> "CategoricalColumn | ContinuousColumn":
-    """A fresh column transform for a schema kind."""
-    return CategoricalColumn(name) if kind == "categorical" else ContinuousColumn(name)
+def make_column(name: str, kind: str,
+                log: bool = False) -> "CategoricalColumn | ContinuousColumn":
+    """A fresh column transform for a schema kind (``log`` for continuous ones)."""
+    return CategoricalColumn(name) if kind == "categorical" else ContinuousColumn(name, log)
 
 
 def column_from_state(state: Dict[str, Any]) -> "CategoricalColumn | ContinuousColumn":

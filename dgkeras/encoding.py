@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 import warnings
 from dataclasses import dataclass
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Sequence
 
 import numpy as np
 import pandas as pd
@@ -211,6 +211,10 @@ class Encoder:
         "grid": generated series take the time values of a longest
         training series. "learned": each series' start time and its
         records' gaps are generated (see :mod:`dgkeras.timing`).
+    log_columns : sequence of str
+        Continuous columns modelled on a log scale (``log1p`` of the
+        distance from the column minimum), for values that span orders of
+        magnitude.
     """
 
     def __init__(
@@ -221,6 +225,7 @@ class Encoder:
         auto_normalize: bool = True,
         normalization: str = ZERO_ONE,
         time_mode: str = "grid",
+        log_columns: Sequence[str] = (),
     ) -> None:
         if normalization not in NORMALIZATIONS:
             raise DataError(
@@ -236,6 +241,21 @@ class Encoder:
         self.max_sequence_len = max_sequence_len
         self.auto_normalize = auto_normalize
         self.normalization = normalization
+        if isinstance(log_columns, str):
+            raise DataError(f"log_columns must be a list of column names, got "
+                            f"{log_columns!r}; write [{log_columns!r}]")
+        self.log_columns = list(log_columns)
+        self._check_log_columns()
+
+    def _check_log_columns(self) -> None:
+        kinds = {**self.schema.attributes, **self.schema.features}
+        for name in self.log_columns:
+            if name not in kinds:
+                raise DataError(f"log_columns names column {name!r}, which is not an "
+                                f"attribute or feature of the schema")
+            if kinds[name] != "continuous":
+                raise DataError(f"log_columns names column {name!r}, which is "
+                                f"{kinds[name]}; only continuous columns take a log scale")
 
     # ---------------------------------------------------------------- fitting
     def fit(self, df: pd.DataFrame) -> "Encoder":
@@ -269,9 +289,11 @@ class Encoder:
         self.sample_len_ = choose_sample_len(self.max_len_, self.sample_len)
         self.padded_len_ = math.ceil(self.max_len_ / self.sample_len_) * self.sample_len_
         self.columns_ = [c for c in df.columns if c in set(schema.columns)]
-        self.attribute_columns_ = [make_column(c, k).fit(df[c])
+        log = set(self.log_columns)
+        self.attribute_columns_ = [make_column(c, k, c in log).fit(df[c])
                                    for c, k in schema.attributes.items()]
-        self.feature_columns_ = [make_column(c, k).fit(df[c]) for c, k in schema.features.items()]
+        self.feature_columns_ = [make_column(c, k, c in log).fit(df[c])
+                                 for c, k in schema.features.items()]
         self._fit_ids(df, ids)
         self.time_grid_ = None
         self.learned_time_: Optional[LearnedTime] = None
@@ -537,6 +559,7 @@ class Encoder:
             "auto_normalize": self.auto_normalize,
             "normalization": self.normalization,
             "time_mode": self.time_mode,
+            "log_columns": list(self.log_columns),
             "max_len_": self.max_len_,
             "sample_len_": self.sample_len_,
             "padded_len_": self.padded_len_,
@@ -556,7 +579,7 @@ class Encoder:
         """Rebuild a fitted encoder from :meth:`to_state`."""
         encoder = cls(Schema.from_dict(state["schema"]), state["sample_len"],
                       state["max_sequence_len"], state["auto_normalize"], state["normalization"],
-                      state.get("time_mode", "grid"))
+                      state.get("time_mode", "grid"), state.get("log_columns", ()))
         encoder.max_len_ = int(state["max_len_"])
         encoder.sample_len_ = int(state["sample_len_"])
         encoder.padded_len_ = int(state["padded_len_"])

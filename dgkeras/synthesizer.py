@@ -87,6 +87,11 @@ class DGSynthesizer(BaseEstimator):
         time and the gaps between its records are generated too, for data
         without a common grid; datetime and numeric time columns (see
         :mod:`dgkeras.timing`).
+    log_columns : list of str or None, default=None
+        Continuous columns to model on a log scale (``log1p`` of the
+        distance from the column's minimum): for measurements that span
+        orders of magnitude (traffic volumes, page views), so that small
+        and large series are generated with the same relative precision.
     critic_steps, generator_steps : int, default=1
         Critic and generator updates per training step.
     epsilon : float or None, default=None
@@ -186,6 +191,7 @@ class DGSynthesizer(BaseEstimator):
         auto_normalize: bool = True,
         normalization: str = "zero_one",
         time_mode: str = "grid",
+        log_columns: Optional[Sequence[str]] = None,
         critic_steps: int = 1,
         generator_steps: int = 1,
         epsilon: Optional[float] = None,
@@ -222,6 +228,7 @@ class DGSynthesizer(BaseEstimator):
         self.auto_normalize = auto_normalize
         self.normalization = normalization
         self.time_mode = time_mode
+        self.log_columns = log_columns
         self.critic_steps = critic_steps
         self.generator_steps = generator_steps
         self.epsilon = epsilon
@@ -287,7 +294,8 @@ class DGSynthesizer(BaseEstimator):
             warnings.warn(f"columns {ignored} are not in the schema and are not modelled; "
                           "they will not appear in sampled data", UserWarning, stacklevel=2)
         encoder = Encoder(schema, self.sample_len, self.max_sequence_len, self.auto_normalize,
-                          self.normalization, self.time_mode).fit(df)
+                          self.normalization, self.time_mode,
+                          self.log_columns or ()).fit(df)
         data = encoder.transform(df)
         dp = resolve_dp_settings(self.epsilon, self.delta, self.l2_norm_clip,
                                  self.noise_multiplier, data.n_series, self.batch_size,

@@ -404,6 +404,16 @@ def case_sample_len_too_large():
             lambda: _fit(df, schema, sample_len=9))
 
 
+def case_log_column_not_continuous():
+    df, schema = _frame()
+    _raises("log_columns names column 'region', which is categorical; only continuous",
+            lambda: _fit(df, schema, log_columns=["region"]))
+    _raises("log_columns names column 'nope', which is not an attribute or feature",
+            lambda: _fit(df, schema, log_columns=["nope"]))
+    _raises(r"log_columns must be a list of column names, got 'usage'; write \['usage'\]",
+            lambda: _fit(df, schema, log_columns="usage"))
+
+
 def case_bad_hyperparameter():
     df, schema = _frame()
     with pytest.raises(ValueError, match="epochs must be a positive integer, got 0"):

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 from conftest import mixed_frame
 
-from dgkeras import DataError
+from dgkeras import DataError, Schema
 from dgkeras.encoding import Encoder, choose_sample_len
 
 
@@ -138,3 +138,58 @@ def test_unknown_categories_error_or_encode_as_zeros(mba):
     tx = df.groupby("home_id")["state"].first().to_numpy() == "TX"
     state_block = data.attributes[:, -len(encoder.attribute_columns_[2].categories):]
     assert tx.any() and (state_block[tx] == 0).all() and (state_block[~tx].sum(1) == 1).all()
+
+
+def _wide_range_frame():
+    """Three series whose levels differ by factors of 1000 (like traffic volumes)."""
+    rows = []
+    for series, level in enumerate([0.01, 10.0, 10_000.0]):
+        for t in range(4):
+            rows.append((series, t, "ab"[series % 2], level * (1 + t), 3.0 + series * 1e3))
+    df = pd.DataFrame(rows, columns=["id", "t", "kind", "mbps", "size"])
+    schema = Schema("id", "t", {"kind": "categorical", "size": "continuous"},
+                    {"mbps": "continuous"})
+    return df, schema
+
+
+@pytest.mark.parametrize("auto_normalize", [True, False])
+def test_log_columns_round_trip_and_log_spaced_units(auto_normalize):
+    df, schema = _wide_range_frame()
+    encoder, data = _assert_round_trip(df, schema, auto_normalize=auto_normalize,
+                                       log_columns=["mbps", "size"])
+    column = next(c for c in encoder.feature_columns_ if c.name == "mbps")
+    assert column.log and column.min == 0.01 and column.max == 40_000.0
+    # log1p(value - min) / log1p(max - min): equal ratios of (value - min) + 1 give
+    # equal steps; 1e4 - 0.01 + 1 and 4e4 - 0.01 + 1 differ by log(4) / log(40000).
+    units = column.to_unit(np.array([0.01, 10_000.0, 40_000.0]))
+    expected = np.log1p(np.array([0.0, 9_999.99, 39_999.99])) / np.log1p(39_999.99)
+    np.testing.assert_allclose(units, expected, rtol=1e-12)
+    np.testing.assert_allclose(column.from_unit(units), [0.01, 10_000.0, 40_000.0],
+                               rtol=1e-10)
+    # Below the training minimum: below 0, never NaN (given values are range-checked).
+    assert column.to_unit(np.array([-5.0]))[0] < 0
+    # The series at level 0.01 keeps its own shape: with a linear scale its four values
+    # would all lie within 1e-6 of 0 in unit space.
+    assert np.ptp(column.to_unit(df["mbps"].to_numpy()[:4])) > 1e-4
+
+
+def test_log_columns_survive_encoder_state():
+    import json
+
+    df, schema = _wide_range_frame()
+    encoder = Encoder(schema, log_columns=["mbps"]).fit(df)
+    state = json.loads(json.dumps(encoder.to_state()))
+    again = Encoder.from_state(state)
+    assert again.log_columns == ["mbps"]
+    assert [c.log for c in again.feature_columns_] == [True]
+    assert [c.log for c in again.attribute_columns_ if hasattr(c, "log")] == [False]
+    data = encoder.transform(df)
+    a = encoder.inverse_transform(data.attributes, data.minmax, data.features, data.lengths)
+    b = again.inverse_transform(data.attributes, data.minmax, data.features, data.lengths)
+    pd.testing.assert_frame_equal(a, b)
+    # A state written before the option existed decodes on the linear scale.
+    for column_state in state["feature_columns_"]:
+        del column_state["log"]
+    del state["log_columns"]
+    old = Encoder.from_state(state)
+    assert old.log_columns == [] and not old.feature_columns_[0].log
