@@ -13,6 +13,7 @@ DataFrame) and peak_rss_mb.
     python benchmarks/speed.py                       # both workloads, dgkeras only
     python benchmarks/speed.py --peer --rounds 3     # alternate with the peer, print ratios
     python benchmarks/speed.py --memory              # 50,000 x 550 fit, 1M-series streaming
+    python benchmarks/speed.py --mixed-precision     # float16 hidden layers (for GPUs)
 
 --peer needs the peer's venv (bash shared/bench/setup_peer.sh; default /tmp/peer-venv) and
 the peer script (--peer-script, default ../shared/bench/peer_dgan.py from the repository).
@@ -93,6 +94,7 @@ def run_worker(args: argparse.Namespace) -> None:
     df, schema, s = workload_frame(args.worker, args.n_series)
     n = df[schema.id_column].nunique()
     synth = DGSynthesizer(sample_len=s, epochs=args.epochs, batch_size=100, verbose=0,
+                          mixed_precision=args.mixed_precision,
                           random_state=0)
     synth.fit(df, schema)
     del df
@@ -164,6 +166,8 @@ def main() -> None:
     parser.add_argument("--n-series", type=int, default=1000, help=argparse.SUPPRESS)
     parser.add_argument("--n-sample", type=int, default=10_000, help=argparse.SUPPRESS)
     parser.add_argument("--stream", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument("--mixed-precision", action="store_true",
+                        help="measure dgkeras with mixed_precision=True (meant for GPUs)")
     args = parser.parse_args()
     if args.worker:
         run_worker(args)
@@ -181,7 +185,8 @@ def main() -> None:
     for workload in workloads:
         results = {"dgkeras": [], "peer": []}
         for round_ in range(args.rounds if args.peer else 1):
-            results["dgkeras"].append(ours(workload, args.epochs))
+            results["dgkeras"].append(ours(
+                workload, args.epochs, ["--mixed-precision"] if args.mixed_precision else []))
             print(f"[{workload} round {round_ + 1}] dgkeras {results['dgkeras'][-1]}", flush=True)
             if args.peer:
                 results["peer"].append(peer(workload, args.epochs, args.peer_python,

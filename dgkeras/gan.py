@@ -43,6 +43,7 @@ class NetworkConfig:
     critic_units: Tuple[int, ...] = (200, 200, 200, 200, 200)
     aux_critic: bool = True
     seed: int = 0
+    mixed_precision: bool = False
 
     @property
     def attribute_dim(self) -> int:
@@ -93,22 +94,24 @@ class DoppelGANger:
         self.attribute_generator: Optional[tf.keras.Model] = None
         if c.attribute_dim:
             self.attribute_generator = build_attribute_generator(
-                c.attribute_noise_dim, c.attribute_outputs, c.attribute_units, c.seed + 100)
+                c.attribute_noise_dim, c.attribute_outputs, c.attribute_units, c.seed + 100,
+                c.mixed_precision)
         self.minmax_generator: Optional[tf.keras.Model] = None
         if c.minmax_dim:
             self.minmax_generator = build_minmax_generator(
                 c.attribute_noise_dim, c.attribute_dim, c.minmax_outputs, c.attribute_units,
-                c.seed + 200)
+                c.seed + 200, c.mixed_precision)
         self.feature_generator = build_feature_generator(
             c.attribute_dim + c.minmax_dim, c.feature_noise_dim, c.n_steps, c.sample_len,
-            c.feature_outputs, c.lstm_units, c.lstm_layers, c.seed + 300)
+            c.feature_outputs, c.lstm_units, c.lstm_layers, c.seed + 300, c.mixed_precision)
         self.critic = build_critic(
             c.attribute_dim + c.minmax_dim + c.padded_len * c.record_dim, c.critic_units,
-            c.seed + 400, name="critic")
+            c.seed + 400, name="critic", mixed_precision=c.mixed_precision)
         self.aux_critic: Optional[tf.keras.Model] = None
         if c.aux_critic and c.attribute_dim + c.minmax_dim:
             self.aux_critic = build_critic(c.attribute_dim + c.minmax_dim, c.critic_units,
-                                           c.seed + 500, name="aux_critic")
+                                           c.seed + 500, name="aux_critic",
+                                           mixed_precision=c.mixed_precision)
 
     # -------------------------------------------------------------- networks
     @property

@@ -15,6 +15,11 @@ submodels are
 
 The critics are row-wise (no batch normalisation), as the per-example
 gradient penalty requires.
+
+With ``mixed_precision=True`` the hidden layers compute in float16 (Keras'
+``mixed_float16`` policy, for GPU tensor cores) while variables, output
+layers and their activations stay float32, so every network's output is
+float32 either way.
 """
 
 from __future__ import annotations
@@ -44,6 +49,17 @@ class _Seeds:
 
 def _glorot(seeds: _Seeds) -> tf.keras.initializers.Initializer:
     return tf.keras.initializers.GlorotUniform(seed=next(seeds))
+
+
+def _hidden_dtype(mixed_precision: bool) -> "str | None":
+    """Dtype policy of hidden layers: ``mixed_float16`` or the global default."""
+    return "mixed_float16" if mixed_precision else None
+
+
+def _output_dtype(mixed_precision: bool) -> "str | None":
+    """Output layers stay float32 under mixed precision (softmax and the losses
+    need its range)."""
+    return "float32" if mixed_precision else None
 
 
 class BlockActivation(tf.keras.layers.Layer):
@@ -105,22 +121,27 @@ def mask_after_end(records: tf.Tensor) -> tf.Tensor:
     return records * tf.stop_gradient(alive)[:, :, None]
 
 
-def _mlp(x: tf.Tensor, units: Sequence[int], seeds: _Seeds, prefix: str) -> tf.Tensor:
+def _mlp(x: tf.Tensor, units: Sequence[int], seeds: _Seeds, prefix: str,
+         mixed_precision: bool = False) -> tf.Tensor:
     for i, width in enumerate(units):
         x = tf.keras.layers.Dense(width, activation="relu", kernel_initializer=_glorot(seeds),
+                                  dtype=_hidden_dtype(mixed_precision),
                                   name=f"{prefix}_dense_{i}")(x)
     return x
 
 
-def _head(x: tf.Tensor, outputs: List[Output], seeds: _Seeds, prefix: str) -> tf.Tensor:
+def _head(x: tf.Tensor, outputs: List[Output], seeds: _Seeds, prefix: str,
+          mixed_precision: bool = False) -> tf.Tensor:
     width = sum(o.dim for o in outputs)
-    x = tf.keras.layers.Dense(width, kernel_initializer=_glorot(seeds), name=f"{prefix}_out")(x)
+    dtype = _output_dtype(mixed_precision)
+    x = tf.keras.layers.Dense(width, kernel_initializer=_glorot(seeds), dtype=dtype,
+                              name=f"{prefix}_out")(x)
     return BlockActivation([o.dim for o in outputs], [o.activation for o in outputs],
-                           name=f"{prefix}_activation")(x)
+                           dtype=dtype, name=f"{prefix}_activation")(x)
 
 
 def build_attribute_generator(noise_dim: int, outputs: List[Output], units: Sequence[int],
-                              seed: int) -> tf.keras.Model:
+                              seed: int, mixed_precision: bool = False) -> tf.keras.Model:
     """MLP: attribute noise -> attributes (one output block per attribute).
 
     Parameters
@@ -133,6 +154,8 @@ def build_attribute_generator(noise_dim: int, outputs: List[Output], units: Sequ
         Hidden layer widths.
     seed : int
         Initializer seed.
+    mixed_precision : bool
+        Hidden layers in float16 (see the module docstring).
 
     Returns
     -------
@@ -140,13 +163,14 @@ def build_attribute_generator(noise_dim: int, outputs: List[Output], units: Sequ
     """
     seeds = _Seeds(seed)
     noise = tf.keras.Input((noise_dim,), name="attribute_noise")
-    x = _mlp(noise, units, seeds, "attribute")
-    return tf.keras.Model(noise, _head(x, outputs, seeds, "attribute"),
+    x = _mlp(noise, units, seeds, "attribute", mixed_precision)
+    return tf.keras.Model(noise, _head(x, outputs, seeds, "attribute", mixed_precision),
                           name="attribute_generator")
 
 
 def build_minmax_generator(noise_dim: int, attribute_dim: int, outputs: List[Output],
-                           units: Sequence[int], seed: int) -> tf.keras.Model:
+                           units: Sequence[int], seed: int,
+                           mixed_precision: bool = False) -> tf.keras.Model:
     """MLP: (noise, attributes) -> per-series min/max fake attributes.
 
     Parameters
@@ -161,6 +185,8 @@ def build_minmax_generator(noise_dim: int, attribute_dim: int, outputs: List[Out
         Hidden layer widths.
     seed : int
         Initializer seed.
+    mixed_precision : bool
+        Hidden layers in float16 (see the module docstring).
 
     Returns
     -------
@@ -171,14 +197,15 @@ def build_minmax_generator(noise_dim: int, attribute_dim: int, outputs: List[Out
     noise = tf.keras.Input((noise_dim,), name="minmax_noise")
     attributes = tf.keras.Input((attribute_dim,), name="attributes")
     x = tf.keras.layers.Concatenate(name="minmax_input")([noise, attributes])
-    x = _mlp(x, units, seeds, "minmax")
-    return tf.keras.Model([noise, attributes], _head(x, outputs, seeds, "minmax"),
+    x = _mlp(x, units, seeds, "minmax", mixed_precision)
+    return tf.keras.Model([noise, attributes],
+                          _head(x, outputs, seeds, "minmax", mixed_precision),
                           name="minmax_generator")
 
 
 def build_feature_generator(condition_dim: int, noise_dim: int, n_steps: int, sample_len: int,
                             outputs: List[Output], lstm_units: int, lstm_layers: int,
-                            seed: int) -> tf.keras.Model:
+                            seed: int, mixed_precision: bool = False) -> tf.keras.Model:
     """Batched LSTM: per-step (condition, noise) -> ``sample_len`` records per step.
 
     Parameters
@@ -197,6 +224,8 @@ def build_feature_generator(condition_dim: int, noise_dim: int, n_steps: int, sa
         Size of the LSTM stack.
     seed : int
         Initializer seed.
+    mixed_precision : bool
+        Hidden layers (the LSTM) in float16 (see the module docstring).
 
     Returns
     -------
@@ -214,18 +243,19 @@ def build_feature_generator(condition_dim: int, noise_dim: int, n_steps: int, sa
         x = tf.keras.layers.LSTM(
             lstm_units, return_sequences=True, kernel_initializer=_glorot(seeds),
             recurrent_initializer=tf.keras.initializers.Orthogonal(seed=next(seeds)),
-            name=f"lstm_{i}")(x)
+            dtype=_hidden_dtype(mixed_precision), name=f"lstm_{i}")(x)
     width = sum(o.dim for o in outputs)
+    dtype = _output_dtype(mixed_precision)
     x = tf.keras.layers.Dense(sample_len * width, kernel_initializer=_glorot(seeds),
-                              name="records_out")(x)
-    x = tf.keras.layers.Reshape((n_steps * sample_len, width), name="records")(x)
+                              dtype=dtype, name="records_out")(x)
+    x = tf.keras.layers.Reshape((n_steps * sample_len, width), dtype=dtype, name="records")(x)
     x = BlockActivation([o.dim for o in outputs], [o.activation for o in outputs],
-                        name="records_activation")(x)
+                        dtype=dtype, name="records_activation")(x)
     return tf.keras.Model([condition, noise], x, name="feature_generator")
 
 
 def build_critic(input_dim: int, units: Sequence[int], seed: int,
-                 name: str = "critic") -> tf.keras.Model:
+                 name: str = "critic", mixed_precision: bool = False) -> tf.keras.Model:
     """Row-wise MLP critic: flattened sample -> Wasserstein score.
 
     Parameters
@@ -238,6 +268,8 @@ def build_critic(input_dim: int, units: Sequence[int], seed: int,
         Initializer seed.
     name : str
         Model name.
+    mixed_precision : bool
+        Hidden layers in float16, the score in float32.
 
     Returns
     -------
@@ -245,6 +277,8 @@ def build_critic(input_dim: int, units: Sequence[int], seed: int,
     """
     seeds = _Seeds(seed)
     inputs = tf.keras.Input((input_dim,), name=f"{name}_input")
-    x = _mlp(inputs, units, seeds, name)
-    score = tf.keras.layers.Dense(1, kernel_initializer=_glorot(seeds), name=f"{name}_score")(x)
+    x = _mlp(inputs, units, seeds, name, mixed_precision)
+    score = tf.keras.layers.Dense(1, kernel_initializer=_glorot(seeds),
+                                  dtype=_output_dtype(mixed_precision),
+                                  name=f"{name}_score")(x)
     return tf.keras.Model(inputs, score, name=name)

@@ -125,6 +125,10 @@ class DGSynthesizer(BaseEstimator):
         the global batch, split across the replicas; the same seed gives
         the same training path on any number of replicas (see
         :doc:`/distributed`). Default: one device.
+    mixed_precision : bool, default=False
+        Compute the hidden layers (MLPs, LSTM) in float16 with float32
+        variables, outputs and losses, and loss-scaled optimizers: faster
+        on GPUs with tensor cores, slower on CPUs. Not available with DP.
     invalid_series : {"error", "drop"}, default="error"
         A series whose continuous feature is missing (NaN) in every record
         cannot be filled in: raise DataError, or drop it with a warning.
@@ -203,6 +207,7 @@ class DGSynthesizer(BaseEstimator):
         checkpoint_dir: Optional[str] = None,
         checkpoint_every: int = 10,
         strategy: Optional[Any] = None,
+        mixed_precision: bool = False,
         invalid_series: str = "error",
         long_series: str = "error",
         max_categories: int = 1000,
@@ -240,6 +245,7 @@ class DGSynthesizer(BaseEstimator):
         self.checkpoint_dir = checkpoint_dir
         self.checkpoint_every = checkpoint_every
         self.strategy = strategy
+        self.mixed_precision = mixed_precision
         self.invalid_series = invalid_series
         self.long_series = long_series
         self.max_categories = max_categories
@@ -315,6 +321,7 @@ class DGSynthesizer(BaseEstimator):
             critic_units=tuple(self.critic_units),
             aux_critic=bool(self.aux_critic),
             seed=seed,
+            mixed_precision=bool(self.mixed_precision),
         )
         strategy = self.strategy if self.strategy is not None else tf.distribute.get_strategy()
         with strategy.scope():
@@ -411,6 +418,15 @@ class DGSynthesizer(BaseEstimator):
             value = getattr(self, name)
             if not isinstance(value, numbers.Real) or value < 0:
                 raise ValueError(f"{name} must be a non-negative number, got {value!r}")
+        if not isinstance(self.mixed_precision, bool):
+            raise ValueError(f"mixed_precision must be True or False, got "
+                             f"{self.mixed_precision!r}")
+        if self.mixed_precision and (self.epsilon is not None
+                                     or self.noise_multiplier is not None):
+            # DP-SGD clips per-example gradients to l2_norm_clip; under loss
+            # scaling they would be clipped at the scaled size.
+            raise ValueError("mixed_precision=True cannot be combined with differential "
+                             "privacy (epsilon or noise_multiplier); train DP in float32")
 
     def refit_attributes(self, attributes: pd.DataFrame, epochs: Optional[int] = None,
                          random_state: Optional[int] = None) -> "DGSynthesizer":

@@ -50,6 +50,36 @@ class TrainingConfig:
     dp: Optional[DPSettings] = None
 
 
+def make_adam(learning_rate: float, beta_1: float,
+              mixed_precision: bool = False) -> tf.keras.optimizers.Optimizer:
+    """Adam, wrapped for loss scaling when the networks compute in float16.
+
+    Float16 gradients underflow without it: the wrapper scales the loss up,
+    the gradients back down, and skips a step whose gradients overflowed
+    (lowering the scale), so training sees only finite updates.
+    """
+    optimizer = tf.keras.optimizers.Adam(learning_rate, beta_1=beta_1)
+    if mixed_precision:
+        return tf.keras.mixed_precision.LossScaleOptimizer(optimizer)
+    return optimizer
+
+
+def scaled_loss(loss: tf.Tensor, optimizer: tf.keras.optimizers.Optimizer) -> tf.Tensor:
+    """The loss to differentiate: scaled up under loss scaling (call inside the tape)."""
+    if isinstance(optimizer, tf.keras.mixed_precision.LossScaleOptimizer):
+        return optimizer.get_scaled_loss(loss)
+    return loss
+
+
+def unscaled_gradients(tape: tf.GradientTape, loss: tf.Tensor, variables,
+                       optimizer: tf.keras.optimizers.Optimizer) -> List[tf.Tensor]:
+    """Gradients of the loss from :func:`scaled_loss`, scaled back down."""
+    grads = tape.gradient(loss, variables)
+    if isinstance(optimizer, tf.keras.mixed_precision.LossScaleOptimizer):
+        return optimizer.get_unscaled_gradients(grads)
+    return grads
+
+
 def gradient_penalty(critic: tf.keras.Model, real: tf.Tensor, fake: tf.Tensor,
                      t: tf.Tensor) -> tf.Tensor:
     """Per-example (||grad critic(x_hat)||_2 - 1)^2 at ``x_hat = real + t (fake - real)``.
@@ -108,11 +138,11 @@ class Trainer:
         self.replicas = self.strategy.num_replicas_in_sync
         self.batch_size = min(config.batch_size, n_series)
         self.n_series = n_series
-        adam = tf.keras.optimizers.Adam
+        mixed = model.config.mixed_precision
         with self.strategy.scope():
-            self.generator_optimizer = adam(config.generator_lr, beta_1=config.beta_1)
-            self.critic_optimizer = adam(config.critic_lr, beta_1=config.beta_1)
-            self.aux_critic_optimizer = adam(config.critic_lr, beta_1=config.beta_1)
+            self.generator_optimizer = make_adam(config.generator_lr, config.beta_1, mixed)
+            self.critic_optimizer = make_adam(config.critic_lr, config.beta_1, mixed)
+            self.aux_critic_optimizer = make_adam(config.critic_lr, config.beta_1, mixed)
             self.generator_variables = [v for net in model.generators
                                         for v in net.trainable_variables]
             self.critic_variables = list(model.critic.trainable_variables)
@@ -192,7 +222,9 @@ class Trainer:
         with tf.GradientTape() as tape:
             critic_loss = tf.reduce_sum(critic_example_losses(
                 model.critic, real_in, fake_in, t, cfg.gp_weight)) / denominator
-        critic_grads = tape.gradient(critic_loss, self.critic_variables)
+            to_differentiate = scaled_loss(critic_loss, self.critic_optimizer)
+        critic_grads = unscaled_gradients(tape, to_differentiate, self.critic_variables,
+                                          self.critic_optimizer)
         aux_grads: List[tf.Tensor] = []
         aux_loss = tf.constant(0.0)
         if model.aux_critic is not None:
@@ -200,7 +232,9 @@ class Trainer:
                 aux_loss = tf.reduce_sum(critic_example_losses(
                     model.aux_critic, real_aux_in, fake_aux_in, t_aux,
                     cfg.gp_weight)) / denominator
-            aux_grads = tape.gradient(aux_loss, self.aux_critic_variables)
+                to_differentiate = scaled_loss(aux_loss, self.aux_critic_optimizer)
+            aux_grads = unscaled_gradients(tape, to_differentiate, self.aux_critic_variables,
+                                           self.aux_critic_optimizer)
         return critic_grads, aux_grads, {"critic_loss": critic_loss, "aux_critic_loss": aux_loss}
 
     def _critic_update(self, real_batch, positions, global_size, step, draw
@@ -226,7 +260,9 @@ class Trainer:
                 loss += -cfg.aux_critic_weight * tf.reduce_sum(
                     model.aux_critic(fake_aux_in, training=True))
             loss = loss / self.batch_size
-        grads = tape.gradient(loss, self.generator_variables)
+            to_differentiate = scaled_loss(loss, self.generator_optimizer)
+        grads = unscaled_gradients(tape, to_differentiate, self.generator_variables,
+                                   self.generator_optimizer)
         self.generator_optimizer.apply_gradients(zip(grads, self.generator_variables))
         return loss
 
@@ -452,11 +488,12 @@ def refit_attribute_generator(model: DoppelGANger, attributes: np.ndarray,
     from .networks import build_critic
 
     generator = model.attribute_generator
+    mixed = model.config.mixed_precision
     critic = build_critic(attributes.shape[1], model.config.critic_units, config.seed + 600,
-                          name="attribute_critic")
+                          name="attribute_critic", mixed_precision=mixed)
     rng = tf.random.Generator.from_seed(config.seed)
-    g_opt = tf.keras.optimizers.Adam(config.generator_lr, beta_1=config.beta_1)
-    c_opt = tf.keras.optimizers.Adam(config.critic_lr, beta_1=config.beta_1)
+    g_opt = make_adam(config.generator_lr, config.beta_1, mixed)
+    c_opt = make_adam(config.critic_lr, config.beta_1, mixed)
     data = tf.constant(attributes, tf.float32)
     batch_size = min(config.batch_size, len(attributes))
     noise_dim = model.config.attribute_noise_dim
@@ -468,12 +505,16 @@ def refit_attribute_generator(model: DoppelGANger, attributes: np.ndarray,
             fake = generator(rng.normal((batch_size, noise_dim)), training=True)
             t = rng.uniform((batch_size, 1))
             loss = tf.reduce_mean(critic_example_losses(critic, real, fake, t, config.gp_weight))
-        c_opt.apply_gradients(zip(tape.gradient(loss, critic.trainable_variables),
+            to_differentiate = scaled_loss(loss, c_opt)
+        c_opt.apply_gradients(zip(unscaled_gradients(tape, to_differentiate,
+                                                     critic.trainable_variables, c_opt),
                                   critic.trainable_variables))
         with tf.GradientTape() as tape:
             fake = generator(rng.normal((batch_size, noise_dim)), training=True)
             g_loss = -tf.reduce_mean(critic(fake, training=True))
-        g_opt.apply_gradients(zip(tape.gradient(g_loss, generator.trainable_variables),
+            to_differentiate = scaled_loss(g_loss, g_opt)
+        g_opt.apply_gradients(zip(unscaled_gradients(tape, to_differentiate,
+                                                     generator.trainable_variables, g_opt),
                                   generator.trainable_variables))
         return loss, g_loss
 
