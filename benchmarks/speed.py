@@ -95,6 +95,7 @@ def run_worker(args: argparse.Namespace) -> None:
     n = df[schema.id_column].nunique()
     synth = DGSynthesizer(sample_len=s, epochs=args.epochs, batch_size=100, verbose=0,
                           mixed_precision=args.mixed_precision,
+                          steps_per_call=args.steps_per_call,
                           random_state=0)
     synth.fit(df, schema)
     del df
@@ -168,6 +169,8 @@ def main() -> None:
     parser.add_argument("--stream", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--mixed-precision", action="store_true",
                         help="measure dgkeras with mixed_precision=True (meant for GPUs)")
+    parser.add_argument("--steps-per-call", type=int, default=10,
+                        help="dgkeras steps_per_call (default: 10)")
     args = parser.parse_args()
     if args.worker:
         run_worker(args)
@@ -185,8 +188,10 @@ def main() -> None:
     for workload in workloads:
         results = {"dgkeras": [], "peer": []}
         for round_ in range(args.rounds if args.peer else 1):
-            results["dgkeras"].append(ours(
-                workload, args.epochs, ["--mixed-precision"] if args.mixed_precision else []))
+            options = ["--steps-per-call", str(args.steps_per_call)]
+            if args.mixed_precision:
+                options.append("--mixed-precision")
+            results["dgkeras"].append(ours(workload, args.epochs, options))
             print(f"[{workload} round {round_ + 1}] dgkeras {results['dgkeras'][-1]}", flush=True)
             if args.peer:
                 results["peer"].append(peer(workload, args.epochs, args.peer_python,

@@ -125,10 +125,15 @@ class DGSynthesizer(BaseEstimator):
         the global batch, split across the replicas; the same seed gives
         the same training path on any number of replicas (see
         :doc:`/distributed`). Default: one device.
+    steps_per_call : int, default=10
+        Train steps run by one call of the compiled step function (at most
+        an epoch's). More than 1 saves the per-call overhead, which weighs
+        on small models and on GPUs; the updates are the same as with 1.
     mixed_precision : bool, default=False
         Compute the hidden layers (MLPs, LSTM) in float16 with float32
-        variables, outputs and losses, and loss-scaled optimizers: faster
-        on GPUs with tensor cores, slower on CPUs. Not available with DP.
+        variables, outputs and losses, and loss-scaled optimizers: for
+        GPUs with tensor cores; on CPUs float16 is emulated and about 100x
+        slower. Not available with DP.
     invalid_series : {"error", "drop"}, default="error"
         A series whose continuous feature is missing (NaN) in every record
         cannot be filled in: raise DataError, or drop it with a warning.
@@ -207,6 +212,7 @@ class DGSynthesizer(BaseEstimator):
         checkpoint_dir: Optional[str] = None,
         checkpoint_every: int = 10,
         strategy: Optional[Any] = None,
+        steps_per_call: int = 10,
         mixed_precision: bool = False,
         invalid_series: str = "error",
         long_series: str = "error",
@@ -245,6 +251,7 @@ class DGSynthesizer(BaseEstimator):
         self.checkpoint_dir = checkpoint_dir
         self.checkpoint_every = checkpoint_every
         self.strategy = strategy
+        self.steps_per_call = steps_per_call
         self.mixed_precision = mixed_precision
         self.invalid_series = invalid_series
         self.long_series = long_series
@@ -330,7 +337,8 @@ class DGSynthesizer(BaseEstimator):
             epochs=self.epochs, batch_size=self.batch_size, generator_lr=self.generator_lr,
             critic_lr=self.critic_lr, beta_1=self.beta_1, gp_weight=self.gp_weight,
             aux_critic_weight=self.aux_critic_weight, critic_steps=self.critic_steps,
-            generator_steps=self.generator_steps, seed=seed, dp=dp),
+            generator_steps=self.generator_steps, seed=seed, dp=dp,
+            steps_per_call=self.steps_per_call),
             n_series=data.n_series, strategy=strategy)
         arrays = (data.attributes, data.minmax, data.features)
         initial_epoch, initial_history, callbacks = self._training_callbacks(
@@ -393,7 +401,7 @@ class DGSynthesizer(BaseEstimator):
     def _check_params(self) -> None:
         positive_ints = ("epochs", "batch_size", "checkpoint_every", "attribute_noise_dim",
                          "feature_noise_dim", "lstm_units", "lstm_layers", "critic_steps",
-                         "generator_steps")
+                         "generator_steps", "steps_per_call")
         for name in positive_ints:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:

@@ -48,6 +48,7 @@ class TrainingConfig:
     generator_steps: int = 1
     seed: int = 0
     dp: Optional[DPSettings] = None
+    steps_per_call: int = 1
 
 
 def make_adam(learning_rate: float, beta_1: float,
@@ -154,6 +155,7 @@ class Trainer:
             if self.aux_critic_variables:
                 self.aux_critic_optimizer.build(self.aux_critic_variables)
         self.train_step = tf.function(self._distributed_step, reduce_retracing=True)
+        self.train_steps = tf.function(self._distributed_steps, reduce_retracing=True)
 
     # ---------------------------------------------------------------- noise
     def _seed(self, step: tf.Tensor, draw: int) -> tf.Tensor:
@@ -285,6 +287,30 @@ class Trainer:
         return {k: self.strategy.reduce(tf.distribute.ReduceOp.SUM, v, axis=None)
                 for k, v in per_replica.items()}
 
+    def _distributed_steps(self, iterator, count: tf.Tensor) -> Dict[str, tf.Tensor]:
+        # Several steps in one compiled call, to save the per-call overhead of
+        # small models; returns the sums of the step losses.
+        totals = {k: tf.constant(0.0) for k in HISTORY_COLUMNS[:-1]}
+        for _ in tf.range(count):
+            losses = self._distributed_step(next(iterator))
+            totals = {k: totals[k] + losses[k] for k in totals}
+        return totals
+
+    def _epoch_losses(self, batches, steps: int) -> Dict[str, float]:
+        """Run one epoch's steps; return the mean of each loss over them."""
+        if steps == 0:
+            return {k: float("nan") for k in HISTORY_COLUMNS[:-1]}
+        per_call = self.config.steps_per_call
+        if per_call == 1:
+            step_losses = [self.train_step(next(batches)) for _ in range(steps)]
+            # Averaged once per epoch, so steps never wait on the host.
+            return {k: float(tf.reduce_mean(tf.stack([s[k] for s in step_losses])))
+                    for k in HISTORY_COLUMNS[:-1]}
+        sums = [self.train_steps(batches, tf.constant(min(per_call, steps - done)))
+                for done in range(0, steps, per_call)]
+        return {k: float(tf.add_n([s[k] for s in sums])) / steps
+                for k in HISTORY_COLUMNS[:-1]}
+
     # ------------------------------------------------------------ the loop
     def epoch_batches(self, epoch: int, n_series: int) -> List[np.ndarray]:
         """Global index batches of one epoch, a function of (seed, epoch) alone.
@@ -402,12 +428,7 @@ class Trainer:
         try:
             for epoch in range(initial_epoch, self.config.epochs):
                 start = time.perf_counter()
-                step_losses = [self.train_step(next(batches))
-                               for _ in range(self.steps_in_epoch(epoch))]
-                # Averaged once per epoch, so steps never wait on the host.
-                logs = {k: (float(tf.reduce_mean(tf.stack([s[k] for s in step_losses])))
-                            if step_losses else float("nan"))
-                        for k in HISTORY_COLUMNS[:-1]}
+                logs = self._epoch_losses(batches, self.steps_in_epoch(epoch))
                 logs["seconds"] = time.perf_counter() - start
                 weights = self.model.get_weights()
                 self._check_health(epoch, logs, weights, good_weights)

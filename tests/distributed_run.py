@@ -45,7 +45,7 @@ def max_weight_difference(a, b):
 
 
 if MODE == "mirrored":
-    one, two = fit(), fit(STRATEGY)
+    one, two = fit(steps_per_call=1), fit(STRATEGY, steps_per_call=1)
     result = {"replicas": STRATEGY.num_replicas_in_sync,
               "one": one.history_[LOSSES].to_numpy().tolist(),
               "two": two.history_[LOSSES].to_numpy().tolist(),
@@ -53,6 +53,9 @@ if MODE == "mirrored":
               "sample_difference": float(np.abs(
                   one.sample(30, random_state=1)["usage"].to_numpy()
                   - two.sample(30, random_state=1)["usage"].to_numpy()).max())}
+    # Several steps per compiled call on two replicas: still the same updates.
+    result["multi_step_weight_difference"] = max_weight_difference(
+        one, fit(STRATEGY, steps_per_call=3))
     # The same weights sample the same series on one device and split across two.
     two_arrays = list(two._generate_blocks(2500, None, 3))
     two.strategy = None

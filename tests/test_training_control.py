@@ -146,3 +146,20 @@ def test_resume_without_a_checkpoint_starts_afresh(tmp_path):
     synth = _synth(epochs=2, checkpoint_dir=str(tmp_path / "new")).fit(df, schema, resume=True)
     assert len(synth.history_) == 2
     assert (tmp_path / "new" / "epoch-2.json").exists()
+
+
+@pytest.mark.parametrize("steps_per_call", [2, 5])
+def test_several_steps_per_call_make_the_same_updates(steps_per_call):
+    """3 steps an epoch: calls of 2 + 1 steps, or one call of 3 (capped at the epoch)."""
+    df, schema = attribute_frame()
+    one = _synth(epochs=3, steps_per_call=1).fit(df, schema)
+    several = _synth(epochs=3, steps_per_call=steps_per_call).fit(df, schema)
+    assert one.n_series_ // 8 == 3
+    losses = ["critic_loss", "aux_critic_loss", "generator_loss"]
+    np.testing.assert_allclose(several.history_[losses], one.history_[losses], rtol=1e-5)
+    expected, got = one.model_.get_weights(), several.model_.get_weights()
+    for name in expected:
+        for a, b in zip(expected[name], got[name]):
+            np.testing.assert_allclose(b, a, atol=1e-6)
+    with pytest.raises(ValueError, match="steps_per_call must be a positive integer, got 0"):
+        _synth(steps_per_call=0).fit(df, schema)
