@@ -170,12 +170,18 @@ class TimeGrid:
 
     def take(self, positions: np.ndarray) -> pd.Series:
         """Time values at the given record positions, in the training dtype."""
-        grid = np.asarray(self.values, dtype=object)[positions]
-        if self.kind == "datetime":
-            return pd.Series(pd.to_datetime(grid)).astype(self.dtype)
-        if self.kind == "timedelta":
-            return pd.Series(pd.to_timedelta(grid)).astype(self.dtype)
-        return pd.Series(grid).astype(self.dtype)
+        # The grid is converted once per encoder, then gathered as an array.
+        typed = getattr(self, "_typed", None)
+        if typed is None:
+            grid = np.asarray(self.values, dtype=object)
+            if self.kind == "datetime":
+                typed = pd.Series(pd.to_datetime(grid)).astype(self.dtype)
+            elif self.kind == "timedelta":
+                typed = pd.Series(pd.to_timedelta(grid)).astype(self.dtype)
+            else:
+                typed = pd.Series(grid).astype(self.dtype)
+            self._typed = typed
+        return take_rows(typed, positions)
 
     def to_state(self) -> Dict[str, Any]:
         """JSON-able description of the grid."""
@@ -489,14 +495,13 @@ class Encoder:
         positions = np.arange(len(series)) - np.repeat(starts, lengths)
         out: Dict[str, pd.Series] = {}
         if self.schema.id_column is not None:
-            out[self.schema.id_column] = self._new_ids(n, id_offset).iloc[series].reset_index(
-                drop=True)
+            out[self.schema.id_column] = take_rows(self._new_ids(n, id_offset), series)
         if self.time_grid_ is not None:
             out[self.time_grid_.column] = self.time_grid_.take(positions)
         decoded = (given_attributes.reset_index(drop=True) if given_attributes is not None
                    else self.decode_attributes(attributes))
         for column in self.attribute_columns_:
-            out[column.name] = decoded[column.name].iloc[series].reset_index(drop=True)
+            out[column.name] = take_rows(decoded[column.name], series)
         records = features[series, positions]
         offset, k = 0, 0
         for column in self.feature_columns_:
@@ -521,7 +526,7 @@ class Encoder:
                 minmax[:, -1].astype(np.float64), self.normalization))
             out[self.learned_time_.column] = self.learned_time_.decode(
                 starts, out[self.learned_time_.gap_name].to_numpy(dtype=np.float64), lengths)
-        return pd.DataFrame({c: out[c] for c in self.columns_})
+        return pd.DataFrame({c: out[c] for c in self.columns_}, copy=False)
 
     def decode_attributes(self, attributes: np.ndarray) -> pd.DataFrame:
         """Decode a (n, A) attribute block to one row per series, in the training dtypes."""
@@ -593,6 +598,23 @@ class Encoder:
         encoder.learned_time_ = LearnedTime.from_state(learned) if learned else None
         encoder.start_column_ = column_from_state(start) if start else None
         return encoder
+
+
+def take_rows(values: pd.Series, rows: np.ndarray) -> pd.Series:
+    """``values.iloc[rows]`` with a fresh 0..n-1 index, in the same dtype.
+
+    Decoding repeats every per-series value once per record (millions of
+    rows); numpy-backed and categorical columns are gathered as arrays,
+    which is several times faster than pandas' positional indexing.
+    """
+    dtype = values.dtype
+    if isinstance(dtype, np.dtype):
+        # The gathered array is new: the Series may own it without a copy.
+        return pd.Series(values.to_numpy().take(rows), dtype=dtype, copy=False)
+    if isinstance(dtype, pd.CategoricalDtype):
+        codes = values.cat.codes.to_numpy().take(rows)
+        return pd.Series(pd.Categorical.from_codes(codes, dtype=dtype))
+    return values.iloc[rows].reset_index(drop=True)
 
 
 def _normalize_per_series(unit: np.ndarray, codes: np.ndarray, n: int):

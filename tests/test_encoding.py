@@ -193,3 +193,19 @@ def test_log_columns_survive_encoder_state():
     del state["log_columns"]
     old = Encoder.from_state(state)
     assert old.log_columns == [] and not old.feature_columns_[0].log
+
+
+@pytest.mark.parametrize("values", [
+    pd.Series([3, 1, 2], dtype="int64"),
+    pd.Series([True, False, True]),
+    pd.Series(["b", None, "a"], dtype=object),
+    pd.Series(["x", "y", "x"], dtype="category"),
+    pd.Series(pd.to_datetime(["2020-01-01", "2020-01-02", "2020-01-03"]).tz_localize("UTC")),
+    pd.Series(["p", "q", "r"], dtype="string"),
+], ids=["int", "bool", "object", "category", "datetime-tz", "string"])
+def test_take_rows_equals_iloc_in_every_dtype(values):
+    from dgkeras.encoding import take_rows
+
+    rows = np.array([2, 0, 0, 1, 2])
+    got = take_rows(values.set_axis([10, 11, 12]), rows)
+    pd.testing.assert_series_equal(got, values.iloc[rows].reset_index(drop=True))
