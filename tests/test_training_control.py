@@ -107,6 +107,17 @@ def test_log_dir_holds_tensorboard_scalars(tmp_path):
     np.testing.assert_allclose(values, synth.history_["generator_loss"], rtol=1e-6)
 
 
+def _assert_same_training(got, expected, atol):
+    """Equal loss histories (to 1e-5) and equal weights (to atol)."""
+    losses = ["critic_loss", "aux_critic_loss", "generator_loss"]
+    np.testing.assert_allclose(got.history_[losses], expected.history_[losses], rtol=1e-5,
+                               atol=1e-5)
+    want, have = expected.model_.get_weights(), got.model_.get_weights()
+    for name in want:
+        for a, b in zip(want[name], have[name]):
+            np.testing.assert_allclose(b, a, atol=atol)
+
+
 def test_resumed_fit_equals_an_uninterrupted_one(tmp_path):
     df, schema = attribute_frame()
     full = _synth().fit(df, schema)
@@ -118,12 +129,7 @@ def test_resumed_fit_equals_an_uninterrupted_one(tmp_path):
                                                                      "epoch-3.json"]
     resumed = _synth(checkpoint_dir=str(tmp_path), checkpoint_every=1).fit(
         df, schema, resume=True)
-    losses = ["critic_loss", "aux_critic_loss", "generator_loss"]
-    np.testing.assert_allclose(resumed.history_[losses], full.history_[losses], atol=1e-5)
-    expected, got = full.model_.get_weights(), resumed.model_.get_weights()
-    for name in expected:
-        for a, b in zip(expected[name], got[name]):
-            np.testing.assert_allclose(b, a, atol=1e-5)
+    _assert_same_training(resumed, full, atol=1e-5)
     assert resumed.sample(20, random_state=1).equals(full.sample(20, random_state=1))
 
 
@@ -155,11 +161,6 @@ def test_several_steps_per_call_make_the_same_updates(steps_per_call):
     one = _synth(epochs=3, steps_per_call=1).fit(df, schema)
     several = _synth(epochs=3, steps_per_call=steps_per_call).fit(df, schema)
     assert one.n_series_ // 8 == 3
-    losses = ["critic_loss", "aux_critic_loss", "generator_loss"]
-    np.testing.assert_allclose(several.history_[losses], one.history_[losses], rtol=1e-5)
-    expected, got = one.model_.get_weights(), several.model_.get_weights()
-    for name in expected:
-        for a, b in zip(expected[name], got[name]):
-            np.testing.assert_allclose(b, a, atol=1e-6)
+    _assert_same_training(several, one, atol=1e-6)
     with pytest.raises(ValueError, match="steps_per_call must be a positive integer, got 0"):
         _synth(steps_per_call=0).fit(df, schema)
