@@ -154,7 +154,6 @@ class Trainer:
             self.critic_optimizer.build(self.critic_variables)
             if self.aux_critic_variables:
                 self.aux_critic_optimizer.build(self.aux_critic_variables)
-        self.train_step = tf.function(self._distributed_step, reduce_retracing=True)
         self.train_steps = tf.function(self._distributed_steps, reduce_retracing=True)
 
     # ---------------------------------------------------------------- noise
@@ -301,13 +300,9 @@ class Trainer:
         if steps == 0:
             return {k: float("nan") for k in HISTORY_COLUMNS[:-1]}
         per_call = self.config.steps_per_call
-        if per_call == 1:
-            step_losses = [self.train_step(next(batches)) for _ in range(steps)]
-            # Averaged once per epoch, so steps never wait on the host.
-            return {k: float(tf.reduce_mean(tf.stack([s[k] for s in step_losses])))
-                    for k in HISTORY_COLUMNS[:-1]}
         sums = [self.train_steps(batches, tf.constant(min(per_call, steps - done)))
                 for done in range(0, steps, per_call)]
+        # Read once per epoch, so steps never wait on the host.
         return {k: float(tf.add_n([s[k] for s in sums])) / steps
                 for k in HISTORY_COLUMNS[:-1]}
 
