@@ -691,10 +691,10 @@ class DGSynthesizer(BaseEstimator):
 
         encoded = complete_attributes(encoder, partial, generate, rng)
         given = encoder.decode_attributes(encoded)
+        dtypes = given.dtypes.to_dict()
         for column in partial.columns:  # exactly the values asked for, in the training dtype
             given[column] = partial[column].to_numpy()
-        given = given.astype(encoder.decode_attributes(encoded[:0]).dtypes.to_dict())
-        return given, encoded
+        return given.astype(dtypes), encoded
 
     def _generate_blocks(self, n: int, given: Optional[np.ndarray],
                          random_state: Optional[int]) -> Iterator[tuple]:
