@@ -31,7 +31,7 @@ import pandas as pd
 
 from .encoding import series_order
 from .exceptions import DataError
-from .schema import CATEGORICAL, CONTINUOUS, Schema
+from .schema import CATEGORICAL, Schema
 
 INVALID_SERIES = ("error", "drop")
 LONG_SERIES = ("error", "truncate", "split")
@@ -109,13 +109,9 @@ def _series_name(schema: Schema, key) -> str:
     return "the single series" if schema.id_column is None else f"series {key!r}"
 
 
-def _continuous_features(schema: Schema) -> list:
-    return [c for c, kind in schema.features.items() if kind == CONTINUOUS]
-
-
 def _drop_unfillable_series(df: pd.DataFrame, schema: Schema, invalid_series: str
                             ) -> pd.DataFrame:
-    columns = [c for c in _continuous_features(schema) if df[c].isna().any()]
+    columns = [c for c in schema.continuous_features if df[c].isna().any()]
     if not columns:
         return df
     keys = df[schema.id_column] if schema.id_column is not None else pd.Series(0, df.index)
@@ -145,7 +141,7 @@ def _drop_unfillable_series(df: pd.DataFrame, schema: Schema, invalid_series: st
 
 
 def _fill_gaps(df: pd.DataFrame, schema: Schema) -> pd.DataFrame:
-    columns = [c for c in _continuous_features(schema) if df[c].isna().any()]
+    columns = [c for c in schema.continuous_features if df[c].isna().any()]
     if not columns:
         return df
     _, order, codes, _, lengths = series_order(df, schema)

@@ -27,7 +27,7 @@ from scipy.spatial.distance import jensenshannon
 from scipy.stats import spearmanr, wasserstein_distance
 
 from .encoding import Encoder
-from .schema import CATEGORICAL, CONTINUOUS, Schema
+from .schema import CATEGORICAL, Schema
 
 
 # ------------------------------------------------------------- helpers
@@ -46,10 +46,6 @@ def padded_values(df: pd.DataFrame, schema: Schema, column: str) -> np.ndarray:
     out = np.full((codes.max() + 1, positions.max() + 1), np.nan)
     out[codes, positions] = df[column].to_numpy(dtype=float)
     return out
-
-
-def _continuous_features(schema: Schema) -> list:
-    return [c for c, k in schema.features.items() if k == CONTINUOUS]
 
 
 # ----------------------------------------------------- autocorrelation
@@ -102,7 +98,7 @@ def autocorrelation_mse(real: pd.DataFrame, synth: pd.DataFrame, schema: Schema,
         Continuous feature -> MSE over the lags both curves cover.
     """
     out = {}
-    for column in _continuous_features(schema):
+    for column in schema.continuous_features:
         a = autocorrelation(real, schema, column, max_lag)
         b = autocorrelation(synth, schema, column, max_lag)
         k = min(len(a), len(b))
@@ -154,7 +150,7 @@ def series_statistics(df: pd.DataFrame, schema: Schema) -> pd.DataFrame:
     table = grouped[list(schema.attributes)].first() if schema.attributes else \
         pd.DataFrame(index=grouped.size().index)
     table["length"] = grouped.size()
-    for column in _continuous_features(schema):
+    for column in schema.continuous_features:
         table[f"{column} total"] = grouped[column].sum()
         table[f"{column} midrange"] = (grouped[column].max() + grouped[column].min()) / 2
     return table.reset_index(drop=True)
@@ -327,7 +323,7 @@ def fidelity_summary(real: pd.DataFrame, synth: pd.DataFrame, schema: Schema,
         "attribute_jsd": attribute_jsd(real, synth, schema),
         "length_w1": statistic_w1(real, synth, schema, "length")["all"],
     }
-    for column in _continuous_features(schema):
+    for column in schema.continuous_features:
         summary[f"{column} total w1"] = statistic_w1(real, synth, schema,
                                                      f"{column} total")["all"]
         summary[f"{column} midrange w1"] = statistic_w1(real, synth, schema,

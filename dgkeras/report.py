@@ -38,7 +38,7 @@ from .metrics import (
     padded_values,
     series_statistics,
 )
-from .schema import CATEGORICAL, CONTINUOUS, Schema
+from .schema import CATEGORICAL, Schema
 
 REAL_COLOR, SYNTH_COLOR = "#1f77b4", "#d62728"
 #: Categories shown per attribute; the rest are pooled as "other".
@@ -141,17 +141,13 @@ def _figure(n_panels: int, width: float = 4.2, height: float = 3.0, columns: int
     return figure, axes[:n_panels]
 
 
-def _continuous(schema: Schema) -> List[str]:
-    return [c for c, k in schema.features.items() if k == CONTINUOUS]
-
-
 def _legend(ax) -> None:
     ax.legend(frameon=False, fontsize="small")
 
 
 # ----------------------------------------------------------------- plots
 def _plot_autocorrelation(real, synth, schema, max_lag=None, **_):
-    columns = _continuous(schema)
+    columns = schema.continuous_features
     if not columns:
         return None
     figure, axes = _figure(len(columns))
@@ -223,7 +219,7 @@ def _plot_lengths(real, synth, schema, **_):
 
 
 def _plot_totals(real, synth, schema, by=None, **_):
-    columns = _continuous(schema)[:2]
+    columns = schema.continuous_features[:2]
     if not columns:
         return None
     group = by
@@ -252,7 +248,7 @@ def _plot_totals(real, synth, schema, by=None, **_):
 
 
 def _plot_nearest(real, synth, schema, n_nearest=4, **_):
-    columns = _continuous(schema)
+    columns = schema.continuous_features
     if not columns or n_nearest < 1:
         return None
     column = columns[0]

@@ -220,6 +220,11 @@ class Schema:
         cols = [c for c in (self.id_column, self.time_column) if c is not None]
         return cols + list(self.attributes) + list(self.features)
 
+    @property
+    def continuous_features(self) -> list:
+        """The continuous feature columns, in schema order."""
+        return [c for c, kind in self.features.items() if kind == CONTINUOUS]
+
     def validate(self, df: pd.DataFrame) -> None:
         """Check that a DataFrame can be fitted with this schema.
 

@@ -87,7 +87,7 @@ def summarize(real: pd.DataFrame, synth: pd.DataFrame, schema: Schema,
                 parts.append(f"{total[:-6]} {real_means.loc[value, total]:.4g} -> {synthetic:.4g}")
             lines.append(f"  {str(value):<24} " + "; ".join(parts))
     real_pos, synth_pos = _positions(real, schema), _positions(synth, schema)
-    continuous = [c for c, k in schema.features.items() if k == CONTINUOUS]
+    continuous = schema.continuous_features
     if continuous:
         longest = int(real_pos.max()) + 1
         every = step_every or max(1, longest // 8)

@@ -76,3 +76,9 @@ def test_duplicated_column_names():
 
 def test_data_error_is_value_error():
     assert issubclass(DataError, ValueError)
+
+
+def test_continuous_features_lists_only_continuous_features_in_order():
+    schema = Schema("id", "t", {"size": "continuous"},
+                    {"b": "continuous", "kind": "categorical", "a": "continuous"})
+    assert schema.continuous_features == ["b", "a"]
