@@ -5,7 +5,7 @@ import io
 import pandas as pd
 import pytest
 
-from dgkeras import DataError
+from dgkeras import DataError, synthesizer
 
 
 def test_chunks_concatenate_to_the_same_sample(fitted_attributes):
@@ -14,6 +14,18 @@ def test_chunks_concatenate_to_the_same_sample(fitted_attributes):
     chunks = list(synth.iter_samples(2500, chunk_size=700, random_state=5))
     assert [c["id"].nunique() for c in chunks] == [700, 700, 700, 400]
     pd.testing.assert_frame_equal(pd.concat(chunks, ignore_index=True), whole)
+
+
+@pytest.mark.parametrize("batch", [1000, 3000])
+def test_seeded_sample_does_not_depend_on_the_generator_batch(fitted_attributes,
+                                                             monkeypatch, batch):
+    """Noise is drawn per NOISE_BLOCK, so SAMPLE_BATCH changes speed, not series."""
+    synth, _, _ = fitted_attributes
+    expected = synth.sample(3500, random_state=4)
+    monkeypatch.setattr(synthesizer, "SAMPLE_BATCH", batch)
+    pd.testing.assert_frame_equal(synth.sample(3500, random_state=4), expected)
+    blocks = list(synth._generate_blocks(3500, None, 4))
+    assert [len(b[2]) for b in blocks] == [batch] * (3500 // batch) + [3500 % batch]
 
 
 def test_chunks_with_given_attributes_keep_order_and_ids(fitted_attributes):
