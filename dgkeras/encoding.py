@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 import warnings
 from dataclasses import dataclass
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import pandas as pd
@@ -495,7 +495,7 @@ class Encoder:
         positions = np.arange(len(series)) - np.repeat(starts, lengths)
         out: Dict[str, pd.Series] = {}
         if self.schema.id_column is not None:
-            out[self.schema.id_column] = take_rows(self._new_ids(n, id_offset), series)
+            out[self.schema.id_column] = take_rows(self.new_ids(n, id_offset), series)
         if self.time_grid_ is not None:
             out[self.time_grid_.column] = self.time_grid_.take(positions)
         decoded = (given_attributes.reset_index(drop=True) if given_attributes is not None
@@ -509,13 +509,8 @@ class Encoder:
             if isinstance(column, ContinuousColumn):
                 unit = from_output_space(block[:, 0].astype(np.float64), self.normalization)
                 if self.auto_normalize:
-                    mid = from_output_space(minmax[:, 2 * k].astype(np.float64),
-                                            self.normalization)
-                    span = from_output_space(minmax[:, 2 * k + 1].astype(np.float64),
-                                             self.normalization)
-                    lo = np.clip(mid - span / 2, 0.0, 1.0)[series]
-                    hi = np.clip(mid + span / 2, 0.0, 1.0)[series]
-                    unit = lo + unit * (hi - lo)
+                    lo, hi = self._series_range(minmax, k)
+                    unit = lo[series] + unit * (hi - lo)[series]
                 out[column.name] = column.restore(column.from_unit(unit))
                 k += 1
             else:
@@ -527,6 +522,66 @@ class Encoder:
             out[self.learned_time_.column] = self.learned_time_.decode(
                 starts, out[self.learned_time_.gap_name].to_numpy(dtype=np.float64), lengths)
         return pd.DataFrame({c: out[c] for c in self.columns_}, copy=False)
+
+    def _series_range(self, minmax: np.ndarray, k: int):
+        """Per-series (lo, hi) in unit scale of the k-th continuous feature."""
+        mid = from_output_space(minmax[:, 2 * k].astype(np.float64), self.normalization)
+        span = from_output_space(minmax[:, 2 * k + 1].astype(np.float64), self.normalization)
+        return np.clip(mid - span / 2, 0.0, 1.0), np.clip(mid + span / 2, 0.0, 1.0)
+
+    def inverse_transform_arrays(
+        self,
+        attributes: np.ndarray,
+        minmax: np.ndarray,
+        features: np.ndarray,
+        lengths: np.ndarray,
+        given_attributes: Optional[pd.DataFrame] = None,
+    ) -> Tuple[pd.DataFrame, Dict[str, np.ndarray]]:
+        """Decode generator outputs to one attribute row and one array row per series.
+
+        The values are those :meth:`inverse_transform` gives, laid out as
+        (n, max_len) arrays instead of a long table: continuous features as
+        float64 with NaN after each series' end (integer columns rounded),
+        categorical features as object arrays with None after the end.
+
+        Parameters
+        ----------
+        attributes, minmax, features, lengths, given_attributes
+            As in :meth:`inverse_transform`.
+
+        Returns
+        -------
+        attributes : pandas.DataFrame
+            One row per series, in the training dtypes.
+        features : dict of str to ndarray, shape (n, max_len)
+        """
+        lengths = np.asarray(lengths, dtype=np.int64)
+        ended = np.arange(self.max_len_)[None, :] >= lengths[:, None]
+        decoded = (given_attributes.reset_index(drop=True) if given_attributes is not None
+                   else self.decode_attributes(attributes))
+        arrays: Dict[str, np.ndarray] = {}
+        offset, k = 0, 0
+        for column in self.feature_columns_:
+            block = features[:, :self.max_len_, offset:offset + column.dim]
+            if isinstance(column, ContinuousColumn):
+                unit = from_output_space(block[..., 0].astype(np.float64), self.normalization)
+                if self.auto_normalize:
+                    lo, hi = self._series_range(minmax, k)
+                    unit = lo[:, None] + unit * (hi - lo)[:, None]
+                values = column.from_unit(unit)
+                if column.integer:
+                    values = np.rint(values)
+                values[ended] = np.nan
+                k += 1
+            else:
+                codes = np.argmax(block, axis=-1)
+                codes[ended] = len(column.categories)  # the None after the categories
+                values = np.empty(len(column.categories) + 1, dtype=object)
+                values[:-1] = column.categories
+                values = values[codes]
+            arrays[column.name] = values
+            offset += column.dim
+        return decoded, arrays
 
     def decode_attributes(self, attributes: np.ndarray) -> pd.DataFrame:
         """Decode a (n, A) attribute block to one row per series, in the training dtypes."""
@@ -546,7 +601,8 @@ class Encoder:
             offset += column.dim
         return slices
 
-    def _new_ids(self, n: int, offset: int = 0) -> pd.Series:
+    def new_ids(self, n: int, offset: int = 0) -> pd.Series:
+        """Ids for n generated series, numbered from ``offset``, in the training id dtype."""
         state = self.id_state_
         numbers = offset + np.arange(n)
         if state["kind"] == "int":

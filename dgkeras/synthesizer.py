@@ -8,7 +8,18 @@ import os
 import warnings
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Union
+from typing import (
+    Any,
+    Callable,
+    Dict,
+    Iterator,
+    List,
+    Mapping,
+    NamedTuple,
+    Optional,
+    Sequence,
+    Union,
+)
 
 import numpy as np
 import pandas as pd
@@ -44,6 +55,33 @@ _RUN_PARAMS = ("verbose", "callbacks", "log_dir", "checkpoint_dir", "checkpoint_
                "strategy")
 #: Parameters holding objects rather than data: not saved, not pickled.
 _OBJECT_PARAMS = ("callbacks", "strategy")
+
+
+class SampleArrays(NamedTuple):
+    """Generated series as arrays, one row per series (from :meth:`DGSynthesizer.sample_arrays`).
+
+    Attributes
+    ----------
+    attributes : pandas.DataFrame
+        One row per series: the new series id (when the schema has an id
+        column) and the attribute columns, in the training dtypes.
+    features : dict of str to ndarray, shape (n, T)
+        Each feature column, T being the fitted ``max_sequence_len_``:
+        continuous ones as float64 with NaN after the series' end (integer
+        columns hold rounded values), categorical ones as object arrays with
+        None after the end.
+    lengths : ndarray of int64, shape (n,)
+        Records of each series.
+    times : pandas.Series or None
+        The time grid, ``max_sequence_len_`` values in the training dtype:
+        record ``j`` of every series is at ``times[j]``. None without a
+        time column.
+    """
+
+    attributes: pd.DataFrame
+    features: Dict[str, np.ndarray]
+    lengths: np.ndarray
+    times: Optional[pd.Series]
 
 
 class DGSynthesizer(BaseEstimator):
@@ -538,15 +576,58 @@ class DGSynthesizer(BaseEstimator):
             On invalid ``n``, ``attributes`` or ``length``.
         """
         n, given, encoded = self._check_sample_request(n, attributes, length, random_state)
-        arrays: Optional[List[np.ndarray]] = None
-        start = 0
-        for block in self._generate_blocks(n, encoded, random_state):
-            if arrays is None:  # one array per output for all n series: a single copy
-                arrays = [np.empty((n,) + a.shape[1:], a.dtype) for a in block]
-            for whole, part in zip(arrays, block):
-                whole[start:start + len(part)] = part
-            start += len(block[0])
-        return self._decode(tuple(arrays), length, given, 0)
+        return self._decode(self._generate(n, encoded, random_state), length, given, 0)
+
+    def sample_arrays(
+        self,
+        n: Optional[int] = None,
+        attributes: Optional[pd.DataFrame] = None,
+        length: Optional[int] = None,
+        random_state: Optional[int] = None,
+    ) -> SampleArrays:
+        """Generate synthetic series as arrays, one row per series.
+
+        The same series as :meth:`sample` with the same arguments, laid out
+        for numerical work: an (n, ``max_sequence_len_``) array per feature
+        instead of a long table, which also skips building millions of
+        DataFrame rows.
+
+        Parameters
+        ----------
+        n, attributes, length, random_state
+            As in :meth:`sample`.
+
+        Returns
+        -------
+        SampleArrays
+            ``(attributes, features, lengths, times)``.
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            Before :meth:`fit`.
+        DataError
+            On invalid arguments, or for a model fitted with
+            ``time_mode="learned"``, whose series have times of their own:
+            use :meth:`sample` there.
+        """
+        check_is_fitted(self, "model_")
+        encoder = self.encoder_
+        if encoder.learned_time_ is not None:
+            raise DataError("sample_arrays needs a common time grid, and this model was fitted "
+                            "with time_mode='learned'; use sample() for series with their "
+                            "own times")
+        n, given, encoded = self._check_sample_request(n, attributes, length, random_state)
+        attrs, minmax, records = self._generate(n, encoded, random_state)
+        lengths = (np.full(n, int(length), dtype=np.int64) if length is not None
+                   else lengths_from_flags(records, encoder.max_len_))
+        table, features = encoder.inverse_transform_arrays(attrs, minmax, records, lengths,
+                                                           given)
+        if self.schema_.id_column is not None:
+            table.insert(0, self.schema_.id_column, encoder.new_ids(n))
+        times = (None if encoder.time_grid_ is None
+                 else encoder.time_grid_.take(np.arange(encoder.max_len_)))
+        return SampleArrays(table, features, lengths, times)
 
     def iter_samples(
         self,
@@ -706,6 +787,19 @@ class DGSynthesizer(BaseEstimator):
         for column in partial.columns:  # exactly the values asked for, in the training dtype
             given[column] = partial[column].to_numpy()
         return given.astype(dtypes), encoded
+
+    def _generate(self, n: int, given: Optional[np.ndarray],
+                  random_state: Optional[int]) -> tuple:
+        """Raw generator outputs (attributes, min/max, records) for all n series."""
+        arrays: List[np.ndarray] = []
+        start = 0
+        for block in self._generate_blocks(n, given, random_state):
+            if not arrays:  # one array per output for all n series: a single copy
+                arrays = [np.empty((n,) + a.shape[1:], a.dtype) for a in block]
+            for whole, part in zip(arrays, block):
+                whole[start:start + len(part)] = part
+            start += len(block[0])
+        return tuple(arrays)
 
     def _generate_blocks(self, n: int, given: Optional[np.ndarray],
                          random_state: Optional[int]) -> Iterator[tuple]:

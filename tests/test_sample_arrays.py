@@ -1,0 +1,92 @@
+"""sample_arrays gives the series of sample() as one array row per series."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import SMALL
+from sklearn.exceptions import NotFittedError
+from test_timing import irregular_frame
+
+from dgkeras import DataError, DGSynthesizer
+
+
+def _as_long(arrays, schema):
+    """Rebuild the long table sample() gives from a SampleArrays."""
+    n = len(arrays.lengths)
+    series = np.repeat(np.arange(n), arrays.lengths)
+    positions = np.concatenate([np.arange(k) for k in arrays.lengths])
+    columns = {}
+    for name in arrays.attributes.columns:
+        columns[name] = arrays.attributes[name].iloc[series].reset_index(drop=True)
+    if arrays.times is not None:
+        columns[schema.time_column] = arrays.times.iloc[positions].reset_index(drop=True)
+    for name, values in arrays.features.items():
+        columns[name] = values[series, positions]
+    return pd.DataFrame(columns)
+
+
+def test_arrays_hold_the_series_of_sample(fitted_mixed):
+    synth, _, schema = fitted_mixed
+    long = synth.sample(40, random_state=3)
+    arrays = synth.sample_arrays(40, random_state=3)
+    assert list(arrays.attributes.columns) == ["sid"]
+    assert arrays.lengths.tolist() == long.groupby("sid", sort=False).size().tolist()
+    rebuilt = _as_long(arrays, schema)[long.columns]
+    for name in ("sid", "t"):
+        pd.testing.assert_series_equal(rebuilt[name], long[name])
+    np.testing.assert_array_equal(rebuilt["count"].astype(float), long["count"].astype(float))
+    np.testing.assert_allclose(rebuilt["load"].astype(float), long["load"], rtol=0)
+    for name in ("flag", "level", "code"):
+        assert rebuilt[name].tolist() == long[name].tolist()
+
+
+def test_arrays_pad_after_each_end(fitted_mixed):
+    synth, _, _ = fitted_mixed
+    arrays = synth.sample_arrays(30, random_state=1)
+    width = synth.max_sequence_len_
+    past_end = np.arange(width)[None, :] >= arrays.lengths[:, None]
+    assert arrays.lengths.min() >= 1 and arrays.lengths.max() <= width
+    for name in ("count", "load"):
+        values = arrays.features[name]
+        assert values.shape == (30, width) and values.dtype == np.float64
+        assert np.isnan(values[past_end]).all() and not np.isnan(values[~past_end]).any()
+    assert np.array_equal(arrays.features["count"][~past_end],
+                          np.rint(arrays.features["count"][~past_end]))
+    level = arrays.features["level"]
+    assert level.dtype == object
+    assert all(v is None for v in level[past_end])
+    assert set(level[~past_end]) <= {"lo", "mid", "hi", "unused"}
+    assert arrays.times.tolist() == list(range(width))
+
+
+def test_arrays_with_length_and_given_attributes(fitted_attributes):
+    synth, _, _ = fitted_attributes
+    given = pd.DataFrame({"region": ["n", "s", "e"], "premium": [True, False, True],
+                          "size": [0, 10, 20]})
+    arrays = synth.sample_arrays(attributes=given, length=4, random_state=2)
+    assert arrays.lengths.tolist() == [4, 4, 4]
+    pd.testing.assert_frame_equal(arrays.attributes[["region", "premium", "size"]], given,
+                                  check_dtype=False)
+    assert arrays.attributes["id"].dtype == np.int64
+    usage = arrays.features["usage"]
+    assert np.isnan(usage[:, 4:]).all() and not np.isnan(usage[:, :4]).any()
+    long = synth.sample(attributes=given, length=4, random_state=2)
+    np.testing.assert_allclose(usage[:, :4].ravel(), long["usage"], rtol=0)
+
+
+def test_arrays_refuse_learned_times_bad_input_and_unfitted():
+    df, schema = irregular_frame("int")
+    synth = DGSynthesizer(epochs=1, batch_size=6, random_state=0, time_mode="learned",
+                          **SMALL).fit(df, schema)
+    with pytest.raises(DataError, match="time_mode='learned'; use sample()"):
+        synth.sample_arrays(5)
+    with pytest.raises(NotFittedError):
+        DGSynthesizer().sample_arrays(5)
+
+
+def test_arrays_check_their_arguments(fitted_mixed):
+    synth, _, _ = fitted_mixed
+    with pytest.raises(DataError, match="n must be a positive integer"):
+        synth.sample_arrays(0)
+    with pytest.raises(DataError, match="length must be an integer"):
+        synth.sample_arrays(3, length=10_000)
