@@ -9,6 +9,7 @@ saving keep.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import asdict, dataclass
 from typing import Dict, List, Optional, Tuple
 
@@ -24,6 +25,20 @@ from .networks import (
     harden,
     mask_after_end,
 )
+
+#: Sampling compiles the generators with XLA: on a 2-core CPU it generated
+#: 10,000 web-traffic series (550 records) at 34,000 series/s against 16,500
+#: without, for about 0.7 s of compilation per batch shape. (Training stays
+#: without XLA, which compiles the LSTM's gradient loop into a far slower program.)
+JIT_SAMPLING = True
+#: Sampling calls are padded to the next of these sizes (or left as they are
+#: when larger), so that XLA compiles a few programs, not one per batch size.
+SAMPLE_BUCKETS = (128, 256, 512, 1024, 2048, 4096)
+
+
+def padded_size(size: int) -> int:
+    """The batch size a sampling call of ``size`` series is padded to."""
+    return next((bucket for bucket in SAMPLE_BUCKETS if bucket >= size), size)
 
 
 @dataclass
@@ -112,6 +127,10 @@ class DoppelGANger:
             self.aux_critic = build_critic(c.attribute_dim + c.minmax_dim, c.critic_units,
                                            c.seed + 500, name="aux_critic",
                                            mixed_precision=c.mixed_precision)
+        self._xla_failed = False  # set when XLA could not compile the generators here
+        # The compiled sampling functions (without and with given attributes), made on use.
+        self._sampling_functions: Optional[Tuple[tf.types.experimental.GenericFunction,
+                                                 tf.types.experimental.GenericFunction]] = None
 
     # -------------------------------------------------------------- networks
     @property
@@ -199,28 +218,52 @@ class DoppelGANger:
         """Generate unmasked outputs for one chunk of noise, as read-only numpy arrays.
 
         The compiled functions are made on first use with a free batch
-        dimension in their signature, so every chunk size shares one trace;
-        they are not pickled. With a strategy of several local replicas
-        (``MirroredStrategy``) the chunk is split across them.
+        dimension in their signature; they are not pickled. The chunk is
+        padded to :func:`padded_size` rows (the extra rows are generated and
+        dropped: every row is generated independently of the others). With a
+        strategy of several local replicas (``MirroredStrategy``) the chunk
+        is split across them.
         """
-        if not hasattr(self, "_compiled_sample"):
+        size = len(feature_noise)
+        inputs = [attribute_noise, minmax_noise, feature_noise]
+        if given_attributes is not None:
+            inputs.append(given_attributes)
+        padding = padded_size(size) - size
+        if padding:
+            inputs = [np.concatenate([x, np.zeros((padding,) + x.shape[1:], np.float32)])
+                      for x in inputs]
+        try:
+            outputs = self._run_sampling(inputs, strategy)
+        except (tf.errors.UnimplementedError, tf.errors.InvalidArgumentError) as error:
+            if not JIT_SAMPLING or self._xla_failed:
+                raise
+            # A platform whose XLA cannot compile the generators: run them as plain graphs.
+            warnings.warn(f"XLA could not compile the generators ({type(error).__name__}: "
+                          f"{error.message}); sampling without it", RuntimeWarning,
+                          stacklevel=2)
+            self._xla_failed = True
+            self._sampling_functions = None
+            outputs = self._run_sampling(inputs, strategy)
+        return tuple(o[:size] for o in outputs)
+
+    def _run_sampling(self, inputs: List[np.ndarray],
+                      strategy: Optional[tf.distribute.Strategy]) -> tuple:
+        if self._sampling_functions is None:
             c = self.config
             noise_specs = [tf.TensorSpec((None, c.attribute_noise_dim), tf.float32),
                            tf.TensorSpec((None, c.attribute_noise_dim), tf.float32),
                            tf.TensorSpec((None, c.n_steps, c.feature_noise_dim), tf.float32)]
             given_spec = tf.TensorSpec((None, c.attribute_dim), tf.float32)
-            self._compiled_sample = tf.function(
-                lambda za, zm, zf: self.generate(za, zm, zf, training=False, mask=False),
-                input_signature=noise_specs)
-            self._compiled_sample_given = tf.function(
-                lambda za, zm, zf, given: self.generate(za, zm, zf, given, training=False,
-                                                        mask=False),
-                input_signature=noise_specs + [given_spec])
-        inputs = [attribute_noise, minmax_noise, feature_noise]
-        function = self._compiled_sample
-        if given_attributes is not None:
-            inputs.append(given_attributes)
-            function = self._compiled_sample_given
+            jit = JIT_SAMPLING and not self._xla_failed
+            self._sampling_functions = (
+                tf.function(
+                    lambda za, zm, zf: self.generate(za, zm, zf, training=False, mask=False),
+                    input_signature=noise_specs, jit_compile=jit),
+                tf.function(
+                    lambda za, zm, zf, given: self.generate(za, zm, zf, given, training=False,
+                                                            mask=False),
+                    input_signature=noise_specs + [given_spec], jit_compile=jit))
+        function = self._sampling_functions[len(inputs) - 3]
         if strategy is None or strategy.num_replicas_in_sync < 2:
             # Read-only views of the tensors' memory: .numpy() would copy
             # every output, tens of megabytes per call.
@@ -236,7 +279,7 @@ class DoppelGANger:
         results = list(zip(*(strategy.experimental_local_results(o) for o in per_replica)))
         outputs = []
         for k in range(3):
-            merged = np.empty((len(feature_noise),) + tuple(results[0][k].shape[1:]),
+            merged = np.empty((len(inputs[0]),) + tuple(results[0][k].shape[1:]),
                               dtype=np.float32)
             for replica, result in enumerate(results):
                 merged[replica::replicas] = memoryview(result[k])
