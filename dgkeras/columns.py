@@ -238,14 +238,21 @@ class ContinuousColumn:
             return np.sign(offset) * np.log1p(np.abs(offset)) / np.log1p(span)
         return offset / span
 
-    def from_unit(self, unit: np.ndarray) -> np.ndarray:
-        """Inverse of :meth:`to_unit`, clipped to the training range."""
-        unit = np.clip(unit, 0.0, 1.0)
+    def from_unit(self, unit: np.ndarray, out: Optional[np.ndarray] = None) -> np.ndarray:
+        """Inverse of :meth:`to_unit`, clipped to the training range.
+
+        With ``out`` (a float64 array, possibly ``unit`` itself) the result is
+        computed in place there: decoding millions of values then needs no
+        temporary arrays.
+        """
+        values = np.clip(unit, 0.0, 1.0, out=out)
         if self.log:
-            offset = np.expm1(unit * np.log1p(self.max - self.min))
+            np.multiply(values, np.log1p(self.max - self.min), out=values)
+            np.expm1(values, out=values)
         else:
-            offset = unit * (self.max - self.min)
-        return np.clip(self.min + offset, self.min, self.max)
+            np.multiply(values, self.max - self.min, out=values)
+        np.add(values, self.min, out=values)
+        return np.clip(values, self.min, self.max, out=values)
 
     def check_range(self, values: pd.Series, where: str = "") -> None:
         """Refuse values outside the training range (used for given attributes)."""

@@ -511,7 +511,7 @@ class Encoder:
                 if self.auto_normalize:
                     lo, hi = self._series_range(minmax, k)
                     unit = lo[series] + unit * (hi - lo)[series]
-                out[column.name] = column.restore(column.from_unit(unit))
+                out[column.name] = column.restore(column.from_unit(unit, out=unit))
                 k += 1
             else:
                 out[column.name] = column.decode(block, self.normalization)
@@ -564,13 +564,15 @@ class Encoder:
         for column in self.feature_columns_:
             block = features[:, :self.max_len_, offset:offset + column.dim]
             if isinstance(column, ContinuousColumn):
-                unit = from_output_space(block[..., 0].astype(np.float64), self.normalization)
+                # One float64 array, transformed in place (the values of inverse_transform).
+                values = from_output_space(block[..., 0].astype(np.float64), self.normalization)
                 if self.auto_normalize:
                     lo, hi = self._series_range(minmax, k)
-                    unit = lo[:, None] + unit * (hi - lo)[:, None]
-                values = column.from_unit(unit)
+                    np.multiply(values, (hi - lo)[:, None], out=values)
+                    np.add(values, lo[:, None], out=values)
+                column.from_unit(values, out=values)
                 if column.integer:
-                    values = np.rint(values)
+                    np.rint(values, out=values)
                 values[ended] = np.nan
                 k += 1
             else:

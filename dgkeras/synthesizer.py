@@ -791,6 +791,8 @@ class DGSynthesizer(BaseEstimator):
     def _generate(self, n: int, given: Optional[np.ndarray],
                   random_state: Optional[int]) -> tuple:
         """Raw generator outputs (attributes, min/max, records) for all n series."""
+        if n <= SAMPLE_BATCH:  # one block: its arrays as they are
+            return next(self._generate_blocks(n, given, random_state))
         arrays: List[np.ndarray] = []
         start = 0
         for block in self._generate_blocks(n, given, random_state):
