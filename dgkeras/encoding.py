@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 import warnings
 from dataclasses import dataclass
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import pandas as pd
@@ -490,19 +490,27 @@ class Encoder:
         """
         n = len(lengths)
         lengths = np.asarray(lengths, dtype=np.int64)
-        series = np.repeat(np.arange(n), lengths)
-        starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
-        positions = np.arange(len(series)) - np.repeat(starts, lengths)
+        # Records kept, series by series: a boolean mask (or, when every series is
+        # full, a reshape) is much faster than gathering millions of (series,
+        # position) pairs.
+        width = self.max_len_
+        kept = np.arange(width)[None, :] < lengths[:, None]
+        records = features[:, :width]
+        if kept.all():
+            records = records.reshape(n * width, records.shape[2])
+            positions = np.tile(np.arange(width), n)
+        else:
+            records = records[kept]
+            positions = np.broadcast_to(np.arange(width), (n, width))[kept]
         out: Dict[str, pd.Series] = {}
         if self.schema.id_column is not None:
-            out[self.schema.id_column] = take_rows(self.new_ids(n, id_offset), series)
+            out[self.schema.id_column] = repeat_rows(self.new_ids(n, id_offset), lengths)
         if self.time_grid_ is not None:
             out[self.time_grid_.column] = self.time_grid_.take(positions)
         decoded = (given_attributes.reset_index(drop=True) if given_attributes is not None
                    else self.decode_attributes(attributes))
         for column in self.attribute_columns_:
-            out[column.name] = take_rows(decoded[column.name], series)
-        records = features[series, positions]
+            out[column.name] = repeat_rows(decoded[column.name], lengths)
         offset, k = 0, 0
         for column in self.feature_columns_:
             block = records[:, offset:offset + column.dim]
@@ -510,7 +518,8 @@ class Encoder:
                 unit = from_output_space(block[:, 0].astype(np.float64), self.normalization)
                 if self.auto_normalize:
                     lo, hi = self._series_range(minmax, k)
-                    unit = lo[series] + unit * (hi - lo)[series]
+                    unit *= repeat_each(hi - lo, lengths)
+                    unit += repeat_each(lo, lengths)
                 out[column.name] = column.restore(column.from_unit(unit, out=unit))
                 k += 1
             else:
@@ -665,14 +674,35 @@ def take_rows(values: pd.Series, rows: np.ndarray) -> pd.Series:
     rows); numpy-backed and categorical columns are gathered as arrays,
     which is several times faster than pandas' positional indexing.
     """
+    return _gather(values, lambda array: array.take(rows), rows)
+
+
+def repeat_rows(values: pd.Series, counts: np.ndarray) -> pd.Series:
+    """Each value ``counts[i]`` times, in order: ``take_rows`` of the repeated
+    positions, but a sequential copy instead of a gather."""
+    return _gather(values, lambda array: repeat_each(array, counts),
+                   lambda: repeat_each(np.arange(len(values)), counts))
+
+
+def repeat_each(array: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """``np.repeat(array, counts)``, ten times faster when all counts are equal."""
+    counts = np.asarray(counts)
+    if len(counts) and (counts == counts[0]).all():
+        return np.repeat(array, int(counts[0]))
+    return np.repeat(array, counts)
+
+
+def _gather(values: pd.Series, pick: Callable[[np.ndarray], np.ndarray],
+            rows: "np.ndarray | Callable[[], np.ndarray]") -> pd.Series:
     dtype = values.dtype
     if isinstance(dtype, np.dtype):
-        # The gathered array is new: the Series may own it without a copy.
-        return pd.Series(values.to_numpy().take(rows), dtype=dtype, copy=False)
+        # The picked array is new: the Series may own it without a copy.
+        return pd.Series(pick(values.to_numpy()), dtype=dtype, copy=False)
     if isinstance(dtype, pd.CategoricalDtype):
-        codes = values.cat.codes.to_numpy().take(rows)
-        return pd.Series(pd.Categorical.from_codes(codes, dtype=dtype))
-    return values.iloc[rows].reset_index(drop=True)
+        return pd.Series(pd.Categorical.from_codes(pick(values.cat.codes.to_numpy()),
+                                                   dtype=dtype))
+    # Other extension dtypes (strings, tz-aware times): pandas' own positional take.
+    return values.iloc[rows() if callable(rows) else rows].reset_index(drop=True)
 
 
 def _normalize_per_series(unit: np.ndarray, codes: np.ndarray, n: int):

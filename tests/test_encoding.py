@@ -203,9 +203,12 @@ def test_log_columns_survive_encoder_state():
     pd.Series(pd.to_datetime(["2020-01-01", "2020-01-02", "2020-01-03"]).tz_localize("UTC")),
     pd.Series(["p", "q", "r"], dtype="string"),
 ], ids=["int", "bool", "object", "category", "datetime-tz", "string"])
-def test_take_rows_equals_iloc_in_every_dtype(values):
-    from dgkeras.encoding import take_rows
+def test_take_rows_and_repeat_rows_equal_iloc_in_every_dtype(values):
+    from dgkeras.encoding import repeat_rows, take_rows
 
     rows = np.array([2, 0, 0, 1, 2])
     got = take_rows(values.set_axis([10, 11, 12]), rows)
     pd.testing.assert_series_equal(got, values.iloc[rows].reset_index(drop=True))
+    counts = np.array([2, 0, 3])
+    got = repeat_rows(values.set_axis([10, 11, 12]), counts)
+    pd.testing.assert_series_equal(got, values.iloc[[0, 0, 2, 2, 2]].reset_index(drop=True))
