@@ -51,10 +51,17 @@ def to_output_space(unit: np.ndarray, normalization: str) -> np.ndarray:
     return unit if normalization == ZERO_ONE else 2.0 * unit - 1.0
 
 
-def from_output_space(values: np.ndarray, normalization: str) -> np.ndarray:
-    """Map generator outputs back to [0, 1], clipping what lies outside."""
-    unit = values if normalization == ZERO_ONE else (values + 1.0) / 2.0
-    return np.clip(unit, 0.0, 1.0)
+def from_output_space(values: np.ndarray, normalization: str,
+                      out: Optional[np.ndarray] = None) -> np.ndarray:
+    """Map generator outputs back to [0, 1], clipping what lies outside.
+
+    With ``out`` (possibly ``values`` itself) the result is written there.
+    """
+    if normalization != ZERO_ONE:
+        values = np.add(values, 1.0, out=out)
+        np.multiply(values, 0.5, out=values)
+        out = values
+    return np.clip(values, 0.0, 1.0, out=out)
 
 
 def _json_scalar(value: Any, column: str) -> Any:

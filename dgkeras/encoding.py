@@ -574,7 +574,8 @@ class Encoder:
             block = features[:, :self.max_len_, offset:offset + column.dim]
             if isinstance(column, ContinuousColumn):
                 # One float64 array, transformed in place (the values of inverse_transform).
-                values = from_output_space(block[..., 0].astype(np.float64), self.normalization)
+                values = block[..., 0].astype(np.float64)
+                from_output_space(values, self.normalization, out=values)
                 if self.auto_normalize:
                     lo, hi = self._series_range(minmax, k)
                     np.multiply(values, (hi - lo)[:, None], out=values)
@@ -582,7 +583,7 @@ class Encoder:
                 column.from_unit(values, out=values)
                 if column.integer:
                     np.rint(values, out=values)
-                values[ended] = np.nan
+                np.copyto(values, np.nan, where=ended)
                 k += 1
             else:
                 codes = np.argmax(block, axis=-1)

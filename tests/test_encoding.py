@@ -212,3 +212,19 @@ def test_take_rows_and_repeat_rows_equal_iloc_in_every_dtype(values):
     counts = np.array([2, 0, 3])
     got = repeat_rows(values.set_axis([10, 11, 12]), counts)
     pd.testing.assert_series_equal(got, values.iloc[[0, 0, 2, 2, 2]].reset_index(drop=True))
+
+
+@pytest.mark.parametrize("normalization, expected", [
+    ("zero_one", [0.0, 0.0, 0.0, 0.5, 1.0, 1.0]),
+    ("minus_one_one", [0.0, 0.0, 0.5, 0.75, 1.0, 1.0]),
+])
+def test_from_output_space_in_place_equals_a_new_array(normalization, expected):
+    from dgkeras.columns import from_output_space
+
+    values = np.array([-1.5, -1.0, 0.0, 0.5, 1.0, 2.0])
+    copy = from_output_space(values, normalization)
+    assert copy is not values and values[0] == -1.5  # the input is left alone
+    np.testing.assert_array_equal(copy, expected)
+    in_place = from_output_space(values, normalization, out=values)
+    assert in_place is values
+    np.testing.assert_array_equal(values, expected)
