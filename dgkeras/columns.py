@@ -166,10 +166,21 @@ class CategoricalColumn:
 
     def decode(self, block: np.ndarray, normalization: str) -> pd.Series:
         """Most likely category of each row of a (n, dim) block, in the training dtype."""
-        codes = np.argmax(block, axis=-1) if block.shape[-1] else np.zeros(len(block), int)
-        categories = np.empty(len(self.categories), dtype=object)
-        categories[:] = self.categories
-        return _restore_dtype(categories[codes], self.dtype_state)
+        return _restore_dtype(self.values_of(block), self.dtype_state)
+
+    def values_of(self, block: np.ndarray, ended: Optional[np.ndarray] = None) -> np.ndarray:
+        """Most likely category of each row of a (..., dim) block, as an object array.
+
+        Where the boolean array ``ended`` is true the value is None instead
+        (records after a series' end).
+        """
+        codes = (np.argmax(block, axis=-1) if block.shape[-1]
+                 else np.zeros(block.shape[:-1], int))
+        lookup = np.empty(len(self.categories) + 1, dtype=object)  # None last
+        lookup[:-1] = self.categories
+        if ended is not None:
+            codes[ended] = len(self.categories)
+        return lookup[codes]
 
     def to_state(self) -> Dict[str, Any]:
         """JSON-able description of the fitted column."""

@@ -515,12 +515,8 @@ class Encoder:
         for column in self.feature_columns_:
             block = records[:, offset:offset + column.dim]
             if isinstance(column, ContinuousColumn):
-                unit = from_output_space(block[:, 0].astype(np.float64), self.normalization)
-                if self.auto_normalize:
-                    lo, hi = self._series_range(minmax, k)
-                    unit *= repeat_each(hi - lo, lengths)
-                    unit += repeat_each(lo, lengths)
-                out[column.name] = column.restore(column.from_unit(unit, out=unit))
+                out[column.name] = column.restore(self._continuous_values(
+                    column, block[:, 0], minmax, k, lambda v: repeat_each(v, lengths)))
                 k += 1
             else:
                 out[column.name] = column.decode(block, self.normalization)
@@ -532,11 +528,26 @@ class Encoder:
                 starts, out[self.learned_time_.gap_name].to_numpy(dtype=np.float64), lengths)
         return pd.DataFrame({c: out[c] for c in self.columns_}, copy=False)
 
-    def _series_range(self, minmax: np.ndarray, k: int):
-        """Per-series (lo, hi) in unit scale of the k-th continuous feature."""
-        mid = from_output_space(minmax[:, 2 * k].astype(np.float64), self.normalization)
-        span = from_output_space(minmax[:, 2 * k + 1].astype(np.float64), self.normalization)
-        return np.clip(mid - span / 2, 0.0, 1.0), np.clip(mid + span / 2, 0.0, 1.0)
+    def _continuous_values(self, column: ContinuousColumn, outputs: np.ndarray,
+                           minmax: np.ndarray, k: int,
+                           per_series: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+        """Decoded float64 values of the k-th continuous feature, in a new array.
+
+        ``outputs`` are its generator outputs, records of the long table or
+        an (n, T) array; ``per_series`` lays a per-series array out like them
+        (repeated per record, or as a column to broadcast). The array is
+        transformed in place: decoding millions of values needs no temporaries.
+        """
+        values = outputs.astype(np.float64)
+        from_output_space(values, self.normalization, out=values)
+        if self.auto_normalize:
+            mid = from_output_space(minmax[:, 2 * k].astype(np.float64), self.normalization)
+            span = from_output_space(minmax[:, 2 * k + 1].astype(np.float64),
+                                     self.normalization)
+            lo, hi = np.clip(mid - span / 2, 0.0, 1.0), np.clip(mid + span / 2, 0.0, 1.0)
+            np.multiply(values, per_series(hi - lo), out=values)
+            np.add(values, per_series(lo), out=values)
+        return column.from_unit(values, out=values)
 
     def inverse_transform_arrays(
         self,
@@ -573,24 +584,14 @@ class Encoder:
         for column in self.feature_columns_:
             block = features[:, :self.max_len_, offset:offset + column.dim]
             if isinstance(column, ContinuousColumn):
-                # One float64 array, transformed in place (the values of inverse_transform).
-                values = block[..., 0].astype(np.float64)
-                from_output_space(values, self.normalization, out=values)
-                if self.auto_normalize:
-                    lo, hi = self._series_range(minmax, k)
-                    np.multiply(values, (hi - lo)[:, None], out=values)
-                    np.add(values, lo[:, None], out=values)
-                column.from_unit(values, out=values)
+                values = self._continuous_values(column, block[..., 0], minmax, k,
+                                                 lambda v: v[:, None])
                 if column.integer:
                     np.rint(values, out=values)
                 np.copyto(values, np.nan, where=ended)
                 k += 1
             else:
-                codes = np.argmax(block, axis=-1)
-                codes[ended] = len(column.categories)  # the None after the categories
-                values = np.empty(len(column.categories) + 1, dtype=object)
-                values[:-1] = column.categories
-                values = values[codes]
+                values = column.values_of(block, ended)
             arrays[column.name] = values
             offset += column.dim
         return decoded, arrays

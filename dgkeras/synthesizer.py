@@ -619,8 +619,7 @@ class DGSynthesizer(BaseEstimator):
                             "own times")
         n, given, encoded = self._check_sample_request(n, attributes, length, random_state)
         attrs, minmax, records = self._generate(n, encoded, random_state)
-        lengths = (np.full(n, int(length), dtype=np.int64) if length is not None
-                   else lengths_from_flags(records, encoder.max_len_))
+        lengths = self._lengths(records, length)
         table, features = encoder.inverse_transform_arrays(attrs, minmax, records, lengths,
                                                            given)
         if self.schema_.id_column is not None:
@@ -841,11 +840,16 @@ class DGSynthesizer(BaseEstimator):
                 offset: int) -> pd.DataFrame:
         attrs, minmax, records = arrays
         n = len(records)
-        lengths = (np.full(n, int(length)) if length is not None
-                   else lengths_from_flags(records, self.encoder_.max_len_))
+        lengths = self._lengths(records, length)
         given_part = None if given is None else given.iloc[offset:offset + n]
         return self.encoder_.inverse_transform(attrs, minmax, records, lengths, given_part,
                                                id_offset=offset)
+
+    def _lengths(self, records: np.ndarray, length: Optional[int]) -> np.ndarray:
+        """Records per generated series: ``length`` when forced, else from the flags."""
+        if length is not None:
+            return np.full(len(records), int(length), dtype=np.int64)
+        return lengths_from_flags(records, self.encoder_.max_len_)
 
     # --------------------------------------------------------- persistence
     def _fitted_meta(self) -> Dict[str, Any]:
