@@ -38,8 +38,9 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 DEFAULT_PEER_SCRIPT = ROOT.parent / "shared" / "bench" / "peer_dgan.py"
 FIGURES = ("train_steps_per_s", "sample_series_per_s", "peak_rss_mb")
 #: Our figure -> the peer's figure it is compared with. The peer's sampling figure
-#: times generate_numpy (arrays); ours is timed twice: to a DataFrame in the
-#: training columns and dtypes (sample), and to arrays (like the peer's).
+#: times generate_numpy (decoded arrays); ours is timed three ways: to a DataFrame
+#: in the training columns and dtypes (sample), to decoded arrays like the peer's
+#: (sample_arrays), and the generators alone without decoding.
 PEER_FIGURE = {"train_steps_per_s": "train_steps_per_s",
                "sample_series_per_s": "sample_series_per_s",
                "sample_arrays_series_per_s": "sample_series_per_s",
