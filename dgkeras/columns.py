@@ -10,7 +10,7 @@ category stays category). No TensorFlow here.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
 import pandas as pd
@@ -49,6 +49,12 @@ def continuous_activation(normalization: str) -> str:
 def to_output_space(unit: np.ndarray, normalization: str) -> np.ndarray:
     """Map values in [0, 1] to the output range of ``normalization``."""
     return unit if normalization == ZERO_ONE else 2.0 * unit - 1.0
+
+
+def output_space_affine(normalization: str) -> Tuple[float, float]:
+    """``(scale, shift)`` such that :func:`from_output_space` is
+    ``clip(values * scale + shift, 0, 1)``."""
+    return (1.0, 0.0) if normalization == ZERO_ONE else (0.5, 0.5)
 
 
 def from_output_space(values: np.ndarray, normalization: str,
@@ -166,13 +172,20 @@ class CategoricalColumn:
 
     def decode(self, block: np.ndarray, normalization: str) -> pd.Series:
         """Most likely category of each row of a (n, dim) block, in the training dtype."""
-        return _restore_dtype(self.values_of(block), self.dtype_state)
+        if not self.dim:
+            return _restore_dtype(self.values_of(block), self.dtype_state)
+        # Cast the few categories to the training dtype once and pick from them:
+        # casting every decoded value from an object array is several times slower.
+        typed = _restore_dtype(np.array(self.categories, dtype=object), self.dtype_state)
+        return typed.take(np.argmax(block, axis=-1)).reset_index(drop=True)
 
-    def values_of(self, block: np.ndarray, ended: Optional[np.ndarray] = None) -> np.ndarray:
+    def values_of(self, block: np.ndarray, ended: Optional[np.ndarray] = None,
+                  out: Optional[np.ndarray] = None) -> np.ndarray:
         """Most likely category of each row of a (..., dim) block, as an object array.
 
         Where the boolean array ``ended`` is true the value is None instead
-        (records after a series' end).
+        (records after a series' end). With ``out`` (an object array of the
+        block's shape without its last axis) the values are written there.
         """
         codes = (np.argmax(block, axis=-1) if block.shape[-1]
                  else np.zeros(block.shape[:-1], int))
@@ -180,7 +193,7 @@ class CategoricalColumn:
         lookup[:-1] = self.categories
         if ended is not None:
             codes[ended] = len(self.categories)
-        return lookup[codes]
+        return np.take(lookup, codes, out=out)
 
     def to_state(self) -> Dict[str, Any]:
         """JSON-able description of the fitted column."""
@@ -270,6 +283,28 @@ class ContinuousColumn:
         else:
             np.multiply(values, self.max - self.min, out=values)
         np.add(values, self.min, out=values)
+        return np.clip(values, self.min, self.max, out=values)
+
+    def from_scaled(self, values: np.ndarray, scale: "float | np.ndarray",
+                    shift: "float | np.ndarray") -> np.ndarray:
+        """``from_unit(values * scale + shift)``, computed in place in ``values``.
+
+        ``values`` is a float64 array; ``scale`` and ``shift`` broadcast
+        against it (per-series arrays, say). The unit values are not clipped
+        to [0, 1] on their own: the map from unit to value is increasing, so
+        the one clip to the training range at the end gives the same result
+        up to rounding, with two passes fewer over millions of values.
+        """
+        if self.log:
+            reach = np.log1p(self.max - self.min)
+            np.multiply(values, scale * reach, out=values)
+            np.add(values, shift * reach, out=values)
+            np.expm1(values, out=values)
+            np.add(values, self.min, out=values)
+        else:
+            span = self.max - self.min
+            np.multiply(values, scale * span, out=values)
+            np.add(values, shift * span + self.min, out=values)
         return np.clip(values, self.min, self.max, out=values)
 
     def check_range(self, values: pd.Series, where: str = "") -> None:

@@ -35,6 +35,7 @@ from .columns import (
     continuous_activation,
     from_output_space,
     make_column,
+    output_space_affine,
     to_output_space,
 )
 from .exceptions import DataError
@@ -530,24 +531,32 @@ class Encoder:
 
     def _continuous_values(self, column: ContinuousColumn, outputs: np.ndarray,
                            minmax: np.ndarray, k: int,
-                           per_series: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
-        """Decoded float64 values of the k-th continuous feature, in a new array.
+                           per_series: Callable[[np.ndarray], np.ndarray],
+                           out: Optional[np.ndarray] = None) -> np.ndarray:
+        """Decoded float64 values of the k-th continuous feature, in a new array or ``out``.
 
         ``outputs`` are its generator outputs, records of the long table or
         an (n, T) array; ``per_series`` lays a per-series array out like them
         (repeated per record, or as a column to broadcast). The array is
         transformed in place: decoding millions of values needs no temporaries.
         """
-        values = outputs.astype(np.float64)
-        from_output_space(values, self.normalization, out=values)
+        if out is None:
+            values = outputs.astype(np.float64)
+        else:
+            values = out
+            np.copyto(values, outputs)
+        # From output space to [0, 1], then into the series' own range, is one
+        # affine map per series; the column applies it and one clip to its
+        # training range. The outputs need no clip before: the generator's
+        # sigmoid or tanh keeps them in the output range.
+        scale, shift = output_space_affine(self.normalization)
         if self.auto_normalize:
             mid = from_output_space(minmax[:, 2 * k].astype(np.float64), self.normalization)
             span = from_output_space(minmax[:, 2 * k + 1].astype(np.float64),
                                      self.normalization)
             lo, hi = np.clip(mid - span / 2, 0.0, 1.0), np.clip(mid + span / 2, 0.0, 1.0)
-            np.multiply(values, per_series(hi - lo), out=values)
-            np.add(values, per_series(lo), out=values)
-        return column.from_unit(values, out=values)
+            scale, shift = per_series(scale * (hi - lo)), per_series(shift * (hi - lo) + lo)
+        return column.from_scaled(values, scale, shift)
 
     def inverse_transform_arrays(
         self,
@@ -556,6 +565,7 @@ class Encoder:
         features: np.ndarray,
         lengths: np.ndarray,
         given_attributes: Optional[pd.DataFrame] = None,
+        out: Optional[Dict[str, np.ndarray]] = None,
     ) -> Tuple[pd.DataFrame, Dict[str, np.ndarray]]:
         """Decode generator outputs to one attribute row and one array row per series.
 
@@ -568,12 +578,17 @@ class Encoder:
         ----------
         attributes, minmax, features, lengths, given_attributes
             As in :meth:`inverse_transform`.
+        out : dict of str to ndarray, optional
+            Arrays from :meth:`empty_feature_arrays` (or rows of them) to
+            write the features into, so that blocks of series decode into
+            one result without copies.
 
         Returns
         -------
         attributes : pandas.DataFrame
             One row per series, in the training dtypes.
         features : dict of str to ndarray, shape (n, max_len)
+            ``out`` when given.
         """
         lengths = np.asarray(lengths, dtype=np.int64)
         ended = np.arange(self.max_len_)[None, :] >= lengths[:, None]
@@ -583,18 +598,26 @@ class Encoder:
         offset, k = 0, 0
         for column in self.feature_columns_:
             block = features[:, :self.max_len_, offset:offset + column.dim]
+            target = None if out is None else out[column.name]
             if isinstance(column, ContinuousColumn):
                 values = self._continuous_values(column, block[..., 0], minmax, k,
-                                                 lambda v: v[:, None])
+                                                 lambda v: v[:, None], target)
                 if column.integer:
                     np.rint(values, out=values)
                 np.copyto(values, np.nan, where=ended)
                 k += 1
             else:
-                values = column.values_of(block, ended)
+                values = column.values_of(block, ended, target)
             arrays[column.name] = values
             offset += column.dim
         return decoded, arrays
+
+    def empty_feature_arrays(self, n: int) -> Dict[str, np.ndarray]:
+        """Uninitialised (n, max_len) arrays for :meth:`inverse_transform_arrays` to fill:
+        float64 for continuous features, object for categorical ones."""
+        return {column.name: np.empty((n, self.max_len_), dtype=np.float64
+                                      if isinstance(column, ContinuousColumn) else object)
+                for column in self.feature_columns_}
 
     def decode_attributes(self, attributes: np.ndarray) -> pd.DataFrame:
         """Decode a (n, A) attribute block to one row per series, in the training dtypes."""

@@ -6,6 +6,7 @@ import gzip
 import numbers
 import os
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
 from pathlib import Path
 from typing import (
@@ -619,10 +620,21 @@ class DGSynthesizer(BaseEstimator):
                             "with time_mode='learned'; use sample() for series with their "
                             "own times")
         n, given, encoded = self._check_sample_request(n, attributes, length, random_state)
-        attrs, minmax, records = self._generate(n, encoded, random_state)
-        lengths = self._lengths(records, length)
-        table, features = encoder.inverse_transform_arrays(attrs, minmax, records, lengths,
-                                                           given)
+        # Each block is decoded into its rows of the result while the next one
+        # is generated.
+        features = encoder.empty_feature_arrays(n)
+        lengths = np.empty(n, dtype=np.int64)
+        tables: List[pd.DataFrame] = []
+        start = 0
+        for attrs, minmax, records in self._generate_blocks(n, encoded, random_state):
+            rows = slice(start, start + len(records))
+            lengths[rows] = self._lengths(records, length)
+            tables.append(encoder.inverse_transform_arrays(
+                attrs, minmax, records, lengths[rows],
+                None if given is None else given.iloc[rows],
+                out={name: array[rows] for name, array in features.items()})[0])
+            start = rows.stop
+        table = tables[0] if len(tables) == 1 else pd.concat(tables, ignore_index=True)
         if self.schema_.id_column is not None:
             table.insert(0, self.schema_.id_column, encoder.new_ids(n))
         times = (None if encoder.time_grid_ is None
@@ -810,24 +822,48 @@ class DGSynthesizer(BaseEstimator):
         The noise is drawn NOISE_BLOCK series at a time, in order, so the
         output for a seed does not depend on SAMPLE_BATCH. The arrays are
         read-only views of the generator's output, not copies.
+
+        With several blocks, the next block is generated on a worker thread
+        while the caller works on the current one (TensorFlow releases the
+        GIL), and its noise is drawn while the block before it is generated:
+        decoding and noise draws then overlap the networks. Every block's
+        output depends on its noise only, so this changes no values.
         """
-        config = self.model_.config
+        strategy = self._sampling_strategy()
         rng = np.random.default_rng(random_state)
-        for start in range(0, n, SAMPLE_BATCH):
-            stop = min(start + SAMPLE_BATCH, n)
-            draws = []
-            for block in range(start, stop, NOISE_BLOCK):
-                size = min(NOISE_BLOCK, stop - block)
-                draws.append((
-                    rng.standard_normal((size, config.attribute_noise_dim), dtype=np.float32),
-                    rng.standard_normal((size, config.attribute_noise_dim), dtype=np.float32),
-                    rng.standard_normal((size, config.n_steps, config.feature_noise_dim),
-                                        dtype=np.float32)))
-            noise = [np.concatenate(parts) if len(parts) > 1 else parts[0]
-                     for parts in zip(*draws)]
-            part = None if given is None else given[start:stop]
-            yield self.model_.sample_arrays(*noise, given_attributes=part,
-                                            strategy=self._sampling_strategy())
+        blocks = ((start, self._noise_block(rng, start, min(start + SAMPLE_BATCH, n)))
+                  for start in range(0, n, SAMPLE_BATCH))
+
+        def run(start: int, noise: List[np.ndarray]) -> tuple:
+            part = None if given is None else given[start:start + len(noise[0])]
+            return self.model_.sample_arrays(*noise, given_attributes=part, strategy=strategy)
+
+        if n <= SAMPLE_BATCH or strategy is not None:
+            # One block has nothing to overlap; a distribution strategy keeps to the
+            # thread that entered it.
+            for start, noise in blocks:
+                yield run(start, noise)
+            return
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="dgkeras-sample") as pool:
+            pending = pool.submit(run, *next(blocks))
+            for start, noise in blocks:  # drawn while the pending block is generated
+                upcoming = pool.submit(run, start, noise)
+                yield pending.result()
+                pending = upcoming
+            yield pending.result()
+
+    def _noise_block(self, rng: np.random.Generator, start: int, stop: int) -> List[np.ndarray]:
+        """The three noise inputs for series start..stop, drawn NOISE_BLOCK at a time."""
+        config = self.model_.config
+        draws = []
+        for block in range(start, stop, NOISE_BLOCK):
+            size = min(NOISE_BLOCK, stop - block)
+            draws.append((
+                rng.standard_normal((size, config.attribute_noise_dim), dtype=np.float32),
+                rng.standard_normal((size, config.attribute_noise_dim), dtype=np.float32),
+                rng.standard_normal((size, config.n_steps, config.feature_noise_dim),
+                                    dtype=np.float32)))
+        return [np.concatenate(parts) if len(parts) > 1 else parts[0] for parts in zip(*draws)]
 
     def _sampling_strategy(self) -> Optional[Any]:
         """The fit's strategy when all its replicas are local (MirroredStrategy)."""

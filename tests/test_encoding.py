@@ -228,3 +228,38 @@ def test_from_output_space_in_place_equals_a_new_array(normalization, expected):
     in_place = from_output_space(values, normalization, out=values)
     assert in_place is values
     np.testing.assert_array_equal(values, expected)
+
+
+@pytest.mark.parametrize("log", [False, True], ids=["linear", "log"])
+@pytest.mark.parametrize("normalization", ["zero_one", "minus_one_one"])
+def test_from_scaled_equals_from_unit_of_the_affine_map(log, normalization):
+    from dgkeras.columns import ContinuousColumn, from_output_space, output_space_affine
+
+    column = ContinuousColumn("x", log=log).fit(pd.Series([0.01, 3.0, 40_000.0]))
+    rng = np.random.default_rng(0)
+    low = -1.0 if normalization == "minus_one_one" else 0.0
+    # Generator outputs in the output range, with per-row ranges [lo, hi] in [0, 1].
+    outputs = rng.uniform(low, 1.0, (50, 7))
+    outputs[:, 0], outputs[:, 1] = low, 1.0
+    lo = rng.uniform(0.0, 0.5, (50, 1))
+    hi = lo + rng.uniform(0.0, 0.5, (50, 1))
+    expected = column.from_unit(from_output_space(outputs, normalization) * (hi - lo) + lo)
+    scale, shift = output_space_affine(normalization)
+    values = outputs.copy()
+    got = column.from_scaled(values, scale * (hi - lo), shift * (hi - lo) + lo)
+    assert got is values
+    np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12 * column.max)
+    np.testing.assert_allclose(got[:, 0], column.from_unit(lo[:, 0]), rtol=1e-12)
+    np.testing.assert_allclose(got[:, 1], column.from_unit(hi[:, 0]), rtol=1e-12)
+    # Unit values beyond [0, 1] end at the bounds of the training range.
+    np.testing.assert_allclose(column.from_scaled(np.array([-0.5, 0.5, 1.5]), 2.0, 0.0),
+                               [column.min, column.max, column.max], rtol=1e-12)
+
+
+def test_from_scaled_on_a_constant_column_gives_the_constant():
+    from dgkeras.columns import ContinuousColumn
+
+    for log in (False, True):
+        column = ContinuousColumn("c", log=log).fit(pd.Series([2.5, 2.5]))
+        np.testing.assert_array_equal(column.from_scaled(np.array([0.0, 0.3, 1.0]), 0.5, 0.5),
+                                      [2.5, 2.5, 2.5])
