@@ -352,6 +352,80 @@ class ContinuousColumn:
         return column
 
 
+class MinMaxScale:
+    """How one continuous feature's per-series midrange and span reach the generator.
+
+    Auto-normalisation generates each series' midrange ``(max + min) / 2``
+    and span ``max - min`` (in the column's [0, 1] unit scale) as extra
+    attributes. With ``kind="unit"`` they are generated as they are. With
+    ``kind="log"`` each is mapped onto [0, 1] by
+
+        ``log1p((v - low) / c) / log1p((high - low) / c)``,  ``c = high / 1000``,
+
+    where ``low`` and ``high`` are its smallest and largest value over the
+    training series: where most series sit near the bottom of a range that
+    a few large series stretch, the map spreads them over the output
+    instead of squeezing them into a sliver next to 0, and generated
+    values stay within [low, high].
+
+    Parameters
+    ----------
+    kind : {"unit", "log"}
+    """
+
+    #: ``c`` as a fraction of ``high``: values closer than this to ``low`` are
+    #: mapped nearly linearly.
+    RESOLUTION = 1e-3
+
+    def __init__(self, kind: str = "unit") -> None:
+        self.kind = kind
+        self.ranges: Dict[str, Tuple[float, float]] = {}
+
+    def fit(self, mid: np.ndarray, span: np.ndarray) -> "MinMaxScale":
+        """Learn the training range of the midranges and spans (for ``kind="log"``)."""
+        if self.kind == "log":
+            self.ranges = {part: (float(np.min(v)), float(np.max(v)))
+                           for part, v in (("mid", mid), ("span", span))}
+        return self
+
+    def _reach(self, part: str) -> Tuple[float, float, float]:
+        low, high = self.ranges[part]
+        offset = self.RESOLUTION * high
+        return low, offset, float(np.log1p((high - low) / offset)) if high > low else 0.0
+
+    def to_output(self, values: np.ndarray, part: str) -> np.ndarray:
+        """Map midranges (``part="mid"``) or spans (``"span"``) onto [0, 1].
+
+        Values outside the training range (only the training data is
+        mapped) are clipped to it.
+        """
+        if self.kind == "unit":
+            return values
+        low, offset, reach = self._reach(part)
+        if reach == 0.0:  # every training series had the same value
+            return np.zeros_like(values, dtype=np.float64)
+        scaled = np.log1p(np.maximum(values - low, 0.0) / offset) / reach
+        return np.minimum(scaled, 1.0)
+
+    def from_output(self, scaled: np.ndarray, part: str) -> np.ndarray:
+        """Inverse of :meth:`to_output` for values in [0, 1]."""
+        if self.kind == "unit":
+            return scaled
+        low, offset, reach = self._reach(part)
+        return low + offset * np.expm1(scaled * reach)
+
+    def to_state(self) -> Dict[str, Any]:
+        """JSON-able description."""
+        return {"kind": self.kind, "ranges": {k: list(v) for k, v in self.ranges.items()}}
+
+    @classmethod
+    def from_state(cls, state: Dict[str, Any]) -> "MinMaxScale":
+        """Inverse of :meth:`to_state`."""
+        scale = cls(state["kind"])
+        scale.ranges = {k: (float(v[0]), float(v[1])) for k, v in state["ranges"].items()}
+        return scale
+
+
 def make_column(name: str, kind: str,
                 log: bool = False) -> "CategoricalColumn | ContinuousColumn":
     """A fresh column transform for a schema kind (``log`` for continuous ones)."""

@@ -30,6 +30,7 @@ from .columns import (
     ZERO_ONE,
     CategoricalColumn,
     ContinuousColumn,
+    MinMaxScale,
     Output,
     column_from_state,
     continuous_activation,
@@ -47,6 +48,7 @@ MAX_LSTM_STEPS = 50
 FLAG_DIM = 2
 ID_PREFIX = "synthetic-"
 TIME_MODES = ("grid", "learned")
+MINMAX_SCALES = ("unit", "log")
 
 
 @dataclass
@@ -222,6 +224,12 @@ class Encoder:
         Continuous columns modelled on a log scale (``log1p`` of the
         distance from the column minimum), for values that span orders of
         magnitude.
+    minmax_scale : {"unit", "log"}
+        How the per-series midrange and half-range of auto-normalisation
+        are given to the generator: "unit" as they are, in [0, 1]; "log"
+        spread over [0, 1] on a log scale fitted to the training series
+        (see :class:`MinMaxScale`), so that series near the bottom of a
+        wide range are not squeezed into a sliver of the output.
     """
 
     def __init__(
@@ -233,7 +241,12 @@ class Encoder:
         normalization: str = ZERO_ONE,
         time_mode: str = "grid",
         log_columns: Sequence[str] = (),
+        minmax_scale: str = "unit",
     ) -> None:
+        if minmax_scale not in MINMAX_SCALES:
+            raise DataError(f"minmax_scale must be one of {list(MINMAX_SCALES)}, "
+                            f"got {minmax_scale!r}")
+        self.minmax_scale = minmax_scale
         if normalization not in NORMALIZATIONS:
             raise DataError(
                 f"normalization must be one of {list(NORMALIZATIONS)}, got {normalization!r}"
@@ -320,6 +333,15 @@ class Encoder:
             rows = order[np.concatenate([[0], np.cumsum(lengths)])[first_longest]:][:longest]
             self.time_grid_ = TimeGrid(schema.time_column).fit(
                 df[schema.time_column].iloc[rows].reset_index(drop=True), self.max_len_)
+        self.minmax_scales_: List[MinMaxScale] = []
+        if self.auto_normalize:
+            _, _, codes, _, _ = series_order(df, schema)
+            for column in self.continuous_features:
+                unit = column.to_unit(df[column.name].iloc[order].to_numpy(
+                    dtype=np.float64, na_value=np.nan))
+                _, lo, hi = _normalize_per_series(unit, codes, len(lengths))
+                self.minmax_scales_.append(MinMaxScale(self.minmax_scale).fit(
+                    (hi + lo) / 2, hi - lo))
         return self
 
     def _fit_ids(self, df: pd.DataFrame, ids: pd.Index) -> None:
@@ -416,8 +438,9 @@ class Encoder:
                         "with dgkeras.cleaning.prepare_frame, as fit does")
                 if self.auto_normalize:
                     unit, lo, hi = _normalize_per_series(unit, codes, n)
-                    minmax += [to_output_space((hi + lo) / 2, self.normalization),
-                               to_output_space(hi - lo, self.normalization)]
+                    scale = self.minmax_scales_[len(minmax) // 2]
+                    minmax += [to_output_space(scale.to_output(v, part), self.normalization)
+                               for part, v in (("mid", (hi + lo) / 2), ("span", hi - lo))]
                 features[codes, positions, offset] = to_output_space(unit, self.normalization)
             offset += column.dim
         flags = features[:, :, offset:]
@@ -551,9 +574,10 @@ class Encoder:
         # sigmoid or tanh keeps them in the output range.
         scale, shift = output_space_affine(self.normalization)
         if self.auto_normalize:
-            mid = from_output_space(minmax[:, 2 * k].astype(np.float64), self.normalization)
-            span = from_output_space(minmax[:, 2 * k + 1].astype(np.float64),
-                                     self.normalization)
+            minmax_scale = self.minmax_scales_[k]
+            mid, span = (minmax_scale.from_output(from_output_space(
+                minmax[:, 2 * k + j].astype(np.float64), self.normalization), part)
+                for j, part in enumerate(("mid", "span")))
             lo, hi = np.clip(mid - span / 2, 0.0, 1.0), np.clip(mid + span / 2, 0.0, 1.0)
             scale, shift = per_series(scale * (hi - lo)), per_series(shift * (hi - lo) + lo)
         return column.from_scaled(values, scale, shift)
@@ -657,6 +681,8 @@ class Encoder:
             "normalization": self.normalization,
             "time_mode": self.time_mode,
             "log_columns": list(self.log_columns),
+            "minmax_scale": self.minmax_scale,
+            "minmax_scales_": [scale.to_state() for scale in self.minmax_scales_],
             "max_len_": self.max_len_,
             "sample_len_": self.sample_len_,
             "padded_len_": self.padded_len_,
@@ -676,7 +702,8 @@ class Encoder:
         """Rebuild a fitted encoder from :meth:`to_state`."""
         encoder = cls(Schema.from_dict(state["schema"]), state["sample_len"],
                       state["max_sequence_len"], state["auto_normalize"], state["normalization"],
-                      state.get("time_mode", "grid"), state.get("log_columns", ()))
+                      state.get("time_mode", "grid"), state.get("log_columns", ()),
+                      state.get("minmax_scale", "unit"))
         encoder.max_len_ = int(state["max_len_"])
         encoder.sample_len_ = int(state["sample_len_"])
         encoder.padded_len_ = int(state["padded_len_"])
@@ -689,6 +716,11 @@ class Encoder:
         learned, start = state.get("learned_time_"), state.get("start_column_")
         encoder.learned_time_ = LearnedTime.from_state(learned) if learned else None
         encoder.start_column_ = column_from_state(start) if start else None
+        encoder.minmax_scales_ = [MinMaxScale.from_state(s)
+                                  for s in state.get("minmax_scales_", [])]
+        if "minmax_scales_" not in state and encoder.auto_normalize:
+            # Saved before the option: the plain unit midrange and span.
+            encoder.minmax_scales_ = [MinMaxScale("unit") for _ in encoder.continuous_features]
         return encoder
 
 

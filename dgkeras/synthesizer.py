@@ -137,6 +137,12 @@ class DGSynthesizer(BaseEstimator):
         distance from the column's minimum): for measurements that span
         orders of magnitude (traffic volumes, page views), so that small
         and large series are generated with the same relative precision.
+    minmax_scale : {"unit", "log"}, default="unit"
+        How auto-normalisation's per-series midrange and span are
+        generated: "unit" as they are (as in the paper), "log" on a log
+        scale fitted to the training series, which spreads out series that
+        sit near the bottom of a wide range (see
+        :class:`dgkeras.columns.MinMaxScale`).
     critic_steps, generator_steps : int, default=1
         Critic and generator updates per training step.
     epsilon : float or None, default=None
@@ -246,6 +252,7 @@ class DGSynthesizer(BaseEstimator):
         normalization: str = "zero_one",
         time_mode: str = "grid",
         log_columns: Optional[Sequence[str]] = None,
+        minmax_scale: str = "unit",
         critic_steps: int = 1,
         generator_steps: int = 1,
         epsilon: Optional[float] = None,
@@ -285,6 +292,7 @@ class DGSynthesizer(BaseEstimator):
         self.normalization = normalization
         self.time_mode = time_mode
         self.log_columns = log_columns
+        self.minmax_scale = minmax_scale
         self.critic_steps = critic_steps
         self.generator_steps = generator_steps
         self.epsilon = epsilon
@@ -353,7 +361,7 @@ class DGSynthesizer(BaseEstimator):
                           "they will not appear in sampled data", UserWarning, stacklevel=2)
         encoder = Encoder(schema, self.sample_len, self.max_sequence_len, self.auto_normalize,
                           self.normalization, self.time_mode,
-                          self.log_columns or ()).fit(df)
+                          self.log_columns or (), self.minmax_scale).fit(df)
         data = encoder.transform(df)
         dp = resolve_dp_settings(self.epsilon, self.delta, self.l2_norm_clip,
                                  self.noise_multiplier, data.n_series, self.batch_size,

@@ -263,3 +263,65 @@ def test_from_scaled_on_a_constant_column_gives_the_constant():
         column = ContinuousColumn("c", log=log).fit(pd.Series([2.5, 2.5]))
         np.testing.assert_array_equal(column.from_scaled(np.array([0.0, 0.3, 1.0]), 0.5, 0.5),
                                       [2.5, 2.5, 2.5])
+
+
+def test_minmax_log_scale_round_trips_and_spreads_small_series(mba):
+    df, schema = mba
+    encoder, data = _assert_round_trip(df, schema, minmax_scale="log")
+    unit = Encoder(schema).fit(df).transform(df)
+    scale = encoder.minmax_scales_[0]
+    low, high = scale.ranges["mid"]
+    assert scale.kind == "log" and 0.0 <= low < high <= 1.0
+    # Both cover [0, 1] ...
+    assert data.minmax.min() == 0.0 and data.minmax.max() == pytest.approx(1.0, abs=1e-6)
+    # ... but the log scale moves the typical home's midrange away from the bottom:
+    # on the unit scale half the homes lie within a small fraction of the range.
+    assert np.median(unit.minmax[:, 0]) < 0.1 < 0.4 < np.median(data.minmax[:, 0])
+    np.testing.assert_allclose(
+        scale.from_output(scale.to_output(unit.minmax[:, 0].astype(np.float64), "mid"), "mid"),
+        unit.minmax[:, 0], rtol=1e-12, atol=1e-15)
+
+
+def test_minmax_scale_maps_the_training_range_onto_zero_one():
+    from dgkeras.columns import MinMaxScale
+
+    mid, span = np.array([0.001, 0.01, 0.1, 0.5]), np.array([0.0, 0.0, 0.0, 0.0])
+    scale = MinMaxScale("log").fit(mid, span)
+    out = scale.to_output(mid, "mid")
+    assert out[0] == 0.0 and out[-1] == pytest.approx(1.0)
+    c = 1e-3 * 0.5
+    np.testing.assert_allclose(out, np.log1p((mid - 0.001) / c) / np.log1p(0.499 / c))
+    np.testing.assert_allclose(scale.from_output(out, "mid"), mid, rtol=1e-12)
+    # Outside the training range: clipped to it, both ways.
+    assert scale.to_output(np.array([0.0, 0.9]), "mid").tolist() == [0.0, 1.0]
+    # A part with a single training value maps to 0 and back to that value.
+    assert scale.to_output(span, "span").tolist() == [0.0] * 4
+    assert scale.from_output(np.array([0.0, 0.7]), "span").tolist() == [0.0, 0.0]
+    again = MinMaxScale.from_state(scale.to_state())
+    np.testing.assert_array_equal(again.to_output(mid, "mid"), out)
+    unit = MinMaxScale("unit").fit(mid, span)
+    assert unit.to_output(mid, "mid") is mid and unit.from_output(mid, "mid") is mid
+
+
+def test_minmax_scale_survives_encoder_state_and_old_states_decode_as_unit(mba):
+    import json
+
+    df, schema = mba
+    encoder = Encoder(schema, minmax_scale="log").fit(df)
+    data = encoder.transform(df)
+    state = json.loads(json.dumps(encoder.to_state()))
+    again = Encoder.from_state(state)
+    assert again.minmax_scale == "log"
+    a = encoder.inverse_transform(data.attributes, data.minmax, data.features, data.lengths)
+    pd.testing.assert_frame_equal(
+        a, again.inverse_transform(data.attributes, data.minmax, data.features, data.lengths))
+    plain = Encoder(schema).fit(df)
+    old_state = json.loads(json.dumps(plain.to_state()))
+    del old_state["minmax_scale"], old_state["minmax_scales_"]
+    old = Encoder.from_state(old_state)
+    unit = plain.transform(df)
+    pd.testing.assert_frame_equal(
+        old.inverse_transform(unit.attributes, unit.minmax, unit.features, unit.lengths),
+        plain.inverse_transform(unit.attributes, unit.minmax, unit.features, unit.lengths))
+    with pytest.raises(DataError, match=r"minmax_scale must be one of \['unit', 'log'\]"):
+        Encoder(schema, minmax_scale="log10")

@@ -139,6 +139,7 @@ def test_sklearn_conventions():
     (dict(critic_units=()), "critic_units must be a non-empty sequence"),
     (dict(beta_1=1.0), r"beta_1 must lie in \[0, 1\)"),
     (dict(normalization="unit"), "normalization must be one of"),
+    (dict(minmax_scale="log2"), r"minmax_scale must be one of \['unit', 'log'\], got 'log2'"),
 ])
 def test_bad_hyperparameters(kwargs, message):
     df, schema = mixed_frame(n_series=4)
@@ -178,4 +179,28 @@ def test_log_columns_fit_sample_and_survive_save(tmp_path):
     synth.save(tmp_path / "model.dgk")
     again = DGSynthesizer.load(tmp_path / "model.dgk")
     assert again.get_params()["log_columns"] == ["mbps"]
+    pd.testing.assert_frame_equal(again.sample(50, random_state=3), fake)
+
+
+def test_minmax_log_scale_fits_samples_within_range_and_survives_save(tmp_path):
+    """Series levels spread over three orders of magnitude, with a log-scaled min/max."""
+    rng = np.random.default_rng(1)
+    levels = 10.0 ** rng.uniform(0, 3, size=40)
+    df = pd.DataFrame({"id": np.repeat(np.arange(40), 6), "t": np.tile(np.arange(6), 40),
+                       "mbps": np.repeat(levels, 6) * (1 + 0.1 * rng.random(240))})
+    schema = {"id_column": "id", "time_column": "t", "attributes": {},
+              "features": {"mbps": "continuous"}}
+    synth = DGSynthesizer(epochs=2, batch_size=20, random_state=0, minmax_scale="log",
+                          **SMALL).fit(df, schema)
+    scale = synth.encoder_.minmax_scales_[0]
+    assert scale.kind == "log"
+    # Midranges in the unit scale of the column, from the smallest to the largest series.
+    unit = (df.groupby("id")["mbps"].agg(["min", "max"]).mean(axis=1) - df["mbps"].min()) \
+        / (df["mbps"].max() - df["mbps"].min())
+    np.testing.assert_allclose(scale.ranges["mid"], [unit.min(), unit.max()], rtol=1e-9)
+    fake = synth.sample(50, random_state=3)
+    assert fake["mbps"].between(df["mbps"].min(), df["mbps"].max()).all()
+    synth.save(tmp_path / "model.dgk")
+    again = DGSynthesizer.load(tmp_path / "model.dgk")
+    assert again.get_params()["minmax_scale"] == "log"
     pd.testing.assert_frame_equal(again.sample(50, random_state=3), fake)
