@@ -335,14 +335,22 @@ class Encoder:
                 df[schema.time_column].iloc[rows].reset_index(drop=True), self.max_len_)
         self.minmax_scales_: List[MinMaxScale] = []
         if self.auto_normalize:
-            _, _, codes, _, _ = series_order(df, schema)
-            for column in self.continuous_features:
-                unit = column.to_unit(df[column.name].iloc[order].to_numpy(
-                    dtype=np.float64, na_value=np.nan))
-                _, lo, hi = _normalize_per_series(unit, codes, len(lengths))
-                self.minmax_scales_.append(MinMaxScale(self.minmax_scale).fit(
-                    (hi + lo) / 2, hi - lo))
+            self._fit_minmax_scales(df)
         return self
+
+    def _fit_minmax_scales(self, df: pd.DataFrame) -> None:
+        """One MinMaxScale per continuous feature, fitted to the training series' levels."""
+        if self.minmax_scale == "unit":  # nothing to learn
+            self.minmax_scales_ = [MinMaxScale("unit") for _ in self.continuous_features]
+            return
+        if self.learned_time_ is not None:  # the gaps are a feature too
+            df = self.learned_time_.with_gaps(df, self.schema.id_column)
+        _, order, codes, _, lengths = series_order(df, self.schema)
+        for column in self.continuous_features:
+            unit = column.to_unit(df[column.name].iloc[order].to_numpy(
+                dtype=np.float64, na_value=np.nan))
+            _, lo, hi = _normalize_per_series(unit, codes, len(lengths))
+            self.minmax_scales_.append(MinMaxScale(self.minmax_scale).fit((hi + lo) / 2, hi - lo))
 
     def _fit_ids(self, df: pd.DataFrame, ids: pd.Index) -> None:
         column = self.schema.id_column

@@ -325,3 +325,18 @@ def test_minmax_scale_survives_encoder_state_and_old_states_decode_as_unit(mba):
         plain.inverse_transform(unit.attributes, unit.minmax, unit.features, unit.lengths))
     with pytest.raises(DataError, match=r"minmax_scale must be one of \['unit', 'log'\]"):
         Encoder(schema, minmax_scale="log10")
+
+
+def test_minmax_log_scale_covers_the_learned_time_gaps():
+    from test_timing import irregular_frame
+
+    df, schema = irregular_frame("int")
+    decoded = {}
+    for kind in ("unit", "log"):
+        encoder = Encoder(schema, time_mode="learned", minmax_scale=kind).fit(df)
+        data = encoder.transform(df)
+        decoded[kind] = encoder.inverse_transform(data.attributes, data.minmax, data.features,
+                                                  data.lengths)
+    assert [s.kind for s in encoder.minmax_scales_] == ["log", "log"]  # load, hour gap
+    assert set(encoder.minmax_scales_[1].ranges) == {"mid", "span"}
+    pd.testing.assert_frame_equal(decoded["log"], decoded["unit"], rtol=1e-5)
