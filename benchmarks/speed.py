@@ -4,7 +4,8 @@ Workloads (the same definitions as the peer reference script, shared/bench/peer_
   wwt-shape  1000 series x 550 records, 1 continuous feature with weekly and yearly cycles
              and log-normal amplitudes, 3 categorical attributes (9, 3, 2 values); S=10.
   mba        the FCC MBA data, 600 x 56, 2 continuous features, 3 categorical attributes; S=8.
-Paper network sizes, batch 100, Adam 1e-3, auxiliary critic and per-series scaling on.
+Paper network sizes, batch 100, Adam 1e-3, auxiliary critic and per-series scaling on,
+one critic update per step on both sides.
 
 Each measurement runs in its own process and prints train_steps_per_s (one-time graph
 tracing excluded and reported as tracing_s), sample_series_per_s (10,000 series to a
@@ -97,7 +98,10 @@ def run_worker(args: argparse.Namespace) -> None:
 
     df, schema, s = workload_frame(args.worker, args.n_series)
     n = df[schema.id_column].nunique()
+    # One critic update per step, as the peer's discriminator_rounds=1: the same work
+    # per step (dgkeras' default, critic_steps="auto", makes 5 without DP).
     synth = DGSynthesizer(sample_len=s, epochs=args.epochs, batch_size=100, verbose=0,
+                          critic_steps=1,
                           mixed_precision=args.mixed_precision,
                           steps_per_call=args.steps_per_call,
                           random_state=0)

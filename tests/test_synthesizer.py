@@ -135,7 +135,8 @@ def test_sklearn_conventions():
 
 @pytest.mark.parametrize("kwargs, message", [
     (dict(epochs=0), "epochs must be a positive integer"),
-    (dict(critic_steps=0), "critic_steps must be a positive integer"),
+    (dict(critic_steps=0), "critic_steps must be a positive integer or 'auto', got 0"),
+    (dict(critic_steps="many"), "critic_steps must be a positive integer or 'auto', got 'many'"),
     (dict(critic_units=()), "critic_units must be a non-empty sequence"),
     (dict(beta_1=1.0), r"beta_1 must lie in \[0, 1\)"),
     (dict(normalization="unit"), "normalization must be one of"),
@@ -204,3 +205,19 @@ def test_minmax_log_scale_fits_samples_within_range_and_survives_save(tmp_path):
     again = DGSynthesizer.load(tmp_path / "model.dgk")
     assert again.get_params()["minmax_scale"] == "log"
     pd.testing.assert_frame_equal(again.sample(50, random_state=3), fake)
+
+
+def test_auto_critic_steps_are_five_without_dp_and_one_with_it():
+    assert DGSynthesizer()._critic_steps() == 5
+    assert DGSynthesizer(epsilon=1.0)._critic_steps() == 1
+    assert DGSynthesizer(noise_multiplier=1.1)._critic_steps() == 1
+    assert DGSynthesizer(critic_steps=3, epsilon=1.0)._critic_steps() == 3
+    df, schema = mixed_frame(n_series=10)
+
+    def losses(**kwargs):
+        synth = DGSynthesizer(epochs=2, batch_size=5, random_state=0, **SMALL, **kwargs)
+        return synth.fit(df, schema).history_[["critic_loss", "generator_loss"]].to_numpy()
+
+    auto = losses()
+    np.testing.assert_allclose(auto, losses(critic_steps=5), rtol=1e-5)
+    assert not np.allclose(auto, losses(critic_steps=1), rtol=1e-3)
