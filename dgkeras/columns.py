@@ -269,14 +269,9 @@ class ContinuousColumn:
             return np.sign(offset) * np.log1p(np.abs(offset)) / np.log1p(span)
         return offset / span
 
-    def from_unit(self, unit: np.ndarray, out: Optional[np.ndarray] = None) -> np.ndarray:
-        """Inverse of :meth:`to_unit`, clipped to the training range.
-
-        With ``out`` (a float64 array, possibly ``unit`` itself) the result is
-        computed in place there: decoding millions of values then needs no
-        temporary arrays.
-        """
-        values = np.clip(unit, 0.0, 1.0, out=out)
+    def from_unit(self, unit: np.ndarray) -> np.ndarray:
+        """Inverse of :meth:`to_unit`, clipped to the training range."""
+        values = np.clip(unit, 0.0, 1.0)  # a new array, transformed in place from here
         if self.log:
             np.multiply(values, np.log1p(self.max - self.min), out=values)
             np.expm1(values, out=values)

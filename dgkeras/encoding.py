@@ -225,7 +225,7 @@ class Encoder:
         distance from the column minimum), for values that span orders of
         magnitude.
     minmax_scale : {"unit", "log"}
-        How the per-series midrange and half-range of auto-normalisation
+        How the per-series midrange and span of auto-normalisation
         are given to the generator: "unit" as they are, in [0, 1]; "log"
         spread over [0, 1] on a log scale fitted to the training series
         (see :class:`MinMaxScale`), so that series near the bottom of a
@@ -724,11 +724,11 @@ class Encoder:
         learned, start = state.get("learned_time_"), state.get("start_column_")
         encoder.learned_time_ = LearnedTime.from_state(learned) if learned else None
         encoder.start_column_ = column_from_state(start) if start else None
-        encoder.minmax_scales_ = [MinMaxScale.from_state(s)
-                                  for s in state.get("minmax_scales_", [])]
-        if "minmax_scales_" not in state and encoder.auto_normalize:
-            # Saved before the option: the plain unit midrange and span.
-            encoder.minmax_scales_ = [MinMaxScale("unit") for _ in encoder.continuous_features]
+        if "minmax_scales_" in state:
+            encoder.minmax_scales_ = [MinMaxScale.from_state(s) for s in state["minmax_scales_"]]
+        else:  # saved before the option: the plain unit midrange and span
+            encoder.minmax_scales_ = ([MinMaxScale("unit") for _ in encoder.continuous_features]
+                                      if encoder.auto_normalize else [])
         return encoder
 
 
