@@ -459,10 +459,15 @@ class DGSynthesizer(BaseEstimator):
         self.sample_len_ = encoder.sample_len_
         self.max_sequence_len_ = encoder.max_len_
 
-    def _critic_steps(self) -> int:
-        """``critic_steps`` with "auto" resolved: 5, or 1 under differential privacy."""
+    def _critic_steps(self, private: Optional[bool] = None) -> int:
+        """``critic_steps`` with "auto" resolved: 5, or 1 under differential privacy.
+
+        ``private`` defaults to whether this estimator trains with DP;
+        attribute refitting, which uses its rows without DP, passes False.
+        """
         if isinstance(self.critic_steps, str) and self.critic_steps == "auto":
-            private = self.epsilon is not None or self.noise_multiplier is not None
+            if private is None:
+                private = self.epsilon is not None or self.noise_multiplier is not None
             return 1 if private else 5
         return int(self.critic_steps)
 
@@ -517,7 +522,9 @@ class DGSynthesizer(BaseEstimator):
         each attribute combination is generated follows the new data (the
         paper's Sec. 6.1: hide the true shares of, say, customer types while
         keeping their behaviour). The generator is trained against a fresh
-        critic on attributes alone.
+        critic on attributes alone, with ``critic_steps`` critic updates per
+        generator update ("auto" is 5 here even under DP, as the new rows are
+        used without it).
 
         Parameters
         ----------
@@ -565,7 +572,8 @@ class DGSynthesizer(BaseEstimator):
         seed = int(np.random.default_rng(random_state).integers(0, 2**31 - 1))
         self.attribute_history_ = refit_attribute_generator(self.model_, encoded, TrainingConfig(
             epochs=int(epochs), batch_size=self.batch_size, generator_lr=self.generator_lr,
-            critic_lr=self.critic_lr, beta_1=self.beta_1, gp_weight=self.gp_weight, seed=seed))
+            critic_lr=self.critic_lr, beta_1=self.beta_1, gp_weight=self.gp_weight,
+            critic_steps=self._critic_steps(private=False), seed=seed))
         return self
 
     # -------------------------------------------------------------- sample

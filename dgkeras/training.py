@@ -489,12 +489,13 @@ def refit_attribute_generator(model: DoppelGANger, attributes: np.ndarray,
     attributes : numpy.ndarray, shape (n, A)
         Encoded attribute rows of the new distribution.
     config : TrainingConfig
-        Epochs, batch size, learning rates, gradient-penalty weight and seed.
+        Epochs, batch size, learning rates, gradient-penalty weight, critic
+        updates per generator update (each on the same real batch) and seed.
 
     Returns
     -------
     pandas.DataFrame
-        Per-epoch ``critic_loss``, ``generator_loss`` and ``seconds``.
+        Per-epoch ``critic_loss`` (of the last critic update of each step), ``generator_loss`` and ``seconds``.
 
     Raises
     ------
@@ -517,14 +518,16 @@ def refit_attribute_generator(model: DoppelGANger, attributes: np.ndarray,
     @tf.function
     def step(indices):
         real = tf.gather(data, indices)
-        with tf.GradientTape() as tape:
-            fake = generator(rng.normal((batch_size, noise_dim)), training=True)
-            t = rng.uniform((batch_size, 1))
-            loss = tf.reduce_mean(critic_example_losses(critic, real, fake, t, config.gp_weight))
-            to_differentiate = scaled_loss(loss, c_opt)
-        c_opt.apply_gradients(zip(unscaled_gradients(tape, to_differentiate,
-                                                     critic.trainable_variables, c_opt),
-                                  critic.trainable_variables))
+        for _ in range(config.critic_steps):  # unrolled: a handful of updates
+            with tf.GradientTape() as tape:
+                fake = generator(rng.normal((batch_size, noise_dim)), training=True)
+                t = rng.uniform((batch_size, 1))
+                loss = tf.reduce_mean(critic_example_losses(critic, real, fake, t,
+                                                            config.gp_weight))
+                to_differentiate = scaled_loss(loss, c_opt)
+            c_opt.apply_gradients(zip(unscaled_gradients(tape, to_differentiate,
+                                                         critic.trainable_variables, c_opt),
+                                      critic.trainable_variables))
         with tf.GradientTape() as tape:
             fake = generator(rng.normal((batch_size, noise_dim)), training=True)
             g_loss = -tf.reduce_mean(critic(fake, training=True))

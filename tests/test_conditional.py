@@ -1,5 +1,7 @@
 """Sampling with some attributes given, and retraining the attribute generator alone."""
 
+import pickle
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -87,6 +89,25 @@ def test_refit_attributes_moves_the_marginal_and_keeps_the_series_model():
     # P(series | attributes) is untouched: the same attributes give the same series.
     after_series = synth.sample(attributes=fixed.iloc[:10], random_state=5)
     pd.testing.assert_frame_equal(before_series, after_series)
+
+
+def test_refit_attributes_uses_the_critic_steps_without_dp(trained):
+    synth, df = trained
+    rows = df.groupby("id")[["region", "premium", "size"]].first()
+
+    def refit_losses(**params):
+        copy = pickle.loads(pickle.dumps(synth)).set_params(**params)
+        history = copy.refit_attributes(rows, epochs=3, random_state=0).attribute_history_
+        return history[["critic_loss", "generator_loss"]].to_numpy()
+
+    one = refit_losses(critic_steps=1)
+    np.testing.assert_allclose(refit_losses(critic_steps=1), one, rtol=1e-6)
+    five = refit_losses(critic_steps=5)
+    assert not np.allclose(five, one, rtol=1e-3)
+    np.testing.assert_allclose(refit_losses(critic_steps="auto"), five, rtol=1e-5)
+    # The refit rows are used without DP, so "auto" means five updates even
+    # for an estimator that trains with DP.
+    assert DGSynthesizer(epsilon=1.0)._critic_steps(private=False) == 5
 
 
 def test_refit_attributes_refuses_bad_input(trained):
