@@ -495,7 +495,8 @@ def refit_attribute_generator(model: DoppelGANger, attributes: np.ndarray,
     Returns
     -------
     pandas.DataFrame
-        Per-epoch ``critic_loss`` (of the last critic update of each step), ``generator_loss`` and ``seconds``.
+        Per-epoch ``critic_loss`` (of the last critic update of each step),
+        ``generator_loss`` and ``seconds``.
 
     Raises
     ------
