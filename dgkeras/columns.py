@@ -52,8 +52,8 @@ def to_output_space(unit: np.ndarray, normalization: str) -> np.ndarray:
 
 
 def output_space_affine(normalization: str) -> Tuple[float, float]:
-    """``(scale, shift)`` such that :func:`from_output_space` is
-    ``clip(values * scale + shift, 0, 1)``."""
+    """``(scale, shift)`` of the map from generator outputs back to [0, 1]:
+    :func:`from_output_space` is ``clip(values * scale + shift, 0, 1)``."""
     return (1.0, 0.0) if normalization == ZERO_ONE else (0.5, 0.5)
 
 
@@ -63,9 +63,10 @@ def from_output_space(values: np.ndarray, normalization: str,
 
     With ``out`` (possibly ``values`` itself) the result is written there.
     """
-    if normalization != ZERO_ONE:
-        values = np.add(values, 1.0, out=out)
-        np.multiply(values, 0.5, out=values)
+    scale, shift = output_space_affine(normalization)
+    if (scale, shift) != (1.0, 0.0):
+        values = np.multiply(values, scale, out=out)
+        np.add(values, shift, out=values)
         out = values
     return np.clip(values, 0.0, 1.0, out=out)
 
