@@ -57,6 +57,7 @@ class NetworkConfig:
     lstm_layers: int = 1
     critic_units: Tuple[int, ...] = (200, 200, 200, 200, 200)
     aux_critic: bool = True
+    packing: int = 1
     seed: int = 0
     mixed_precision: bool = False
 
@@ -119,13 +120,14 @@ class DoppelGANger:
         self.feature_generator = build_feature_generator(
             c.attribute_dim + c.minmax_dim, c.feature_noise_dim, c.n_steps, c.sample_len,
             c.feature_outputs, c.lstm_units, c.lstm_layers, c.seed + 300, c.mixed_precision)
+        # With packing, each critic judges `packing` samples side by side.
         self.critic = build_critic(
-            c.attribute_dim + c.minmax_dim + c.padded_len * c.record_dim, c.critic_units,
-            c.seed + 400, name="critic", mixed_precision=c.mixed_precision)
+            c.packing * (c.attribute_dim + c.minmax_dim + c.padded_len * c.record_dim),
+            c.critic_units, c.seed + 400, name="critic", mixed_precision=c.mixed_precision)
         self.aux_critic: Optional[tf.keras.Model] = None
         if c.aux_critic and c.attribute_dim + c.minmax_dim:
-            self.aux_critic = build_critic(c.attribute_dim + c.minmax_dim, c.critic_units,
-                                           c.seed + 500, name="aux_critic",
+            self.aux_critic = build_critic(c.packing * (c.attribute_dim + c.minmax_dim),
+                                           c.critic_units, c.seed + 500, name="aux_critic",
                                            mixed_precision=c.mixed_precision)
         self._xla_failed = False  # set when XLA could not compile the generators here
         # The compiled sampling functions (without and with given attributes), made on use.

@@ -121,6 +121,31 @@ def mask_after_end(records: tf.Tensor) -> tf.Tensor:
     return records * tf.stop_gradient(alive)[:, :, None]
 
 
+def pack(samples: tf.Tensor, packing: int) -> tf.Tensor:
+    """Lay ``packing`` samples side by side, as a packed critic reads them (PacGAN).
+
+    Parameters
+    ----------
+    samples : Tensor, shape (n, width)
+        Critic inputs; ``n`` a multiple of ``packing``.
+    packing : int
+        Samples per pack.
+
+    Returns
+    -------
+    Tensor, shape (n / packing, packing * width)
+        Pack ``i`` holds rows ``i, i + n / packing, ...``: each pack takes one
+        row from each of ``packing`` consecutive blocks, so a distributed
+        step whose replicas hold rows ``r, r + R, ...`` forms the same packs
+        as one device when ``n / packing`` is a multiple of ``R``.
+    """
+    if packing == 1:
+        return samples
+    width = samples.shape[-1] if samples.shape[-1] is not None else tf.shape(samples)[-1]
+    blocks = tf.reshape(samples, (packing, -1, width))
+    return tf.reshape(tf.transpose(blocks, (1, 0, 2)), (-1, packing * width))
+
+
 def _mlp(x: tf.Tensor, units: Sequence[int], seeds: _Seeds, prefix: str,
          mixed_precision: bool = False) -> tf.Tensor:
     for i, width in enumerate(units):

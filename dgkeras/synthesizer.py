@@ -39,7 +39,7 @@ from .gan import DoppelGANger, NetworkConfig
 from .persistence import read_model_file, write_model_file
 from .privacy import DPSettings, resolve_dp_settings
 from .schema import Schema
-from .training import Trainer, TrainingConfig, refit_attribute_generator
+from .training import Trainer, TrainingConfig, packed_batch_size, refit_attribute_generator
 
 #: Sampling noise is drawn in blocks of this many series, in order; fixed so
 #: that a seed gives the same output however many series are asked for and
@@ -152,6 +152,13 @@ class DGSynthesizer(BaseEstimator):
         extra critic update spends privacy budget.
     generator_steps : int, default=1
         Generator updates per training step.
+    packing : int, default=1
+        Samples each critic judges at once (PacGAN, the original
+        DoppelGANger code's ``num_packing``): with m > 1 the critics see m
+        real or m generated series side by side, which lets them notice a
+        generator that keeps producing the same kind of series. The batch is
+        cut to a multiple of m (times the number of replicas). Not
+        available with DP, whose guarantee is per series.
     epsilon : float or None, default=None
         Privacy budget: turns on DP-SGD for the two critics (the only
         networks that read real data), with the noise multiplier computed
@@ -262,6 +269,7 @@ class DGSynthesizer(BaseEstimator):
         minmax_scale: str = "unit",
         critic_steps: "int | str" = "auto",
         generator_steps: int = 1,
+        packing: int = 1,
         epsilon: Optional[float] = None,
         delta: Optional[float] = None,
         l2_norm_clip: float = 1.0,
@@ -302,6 +310,7 @@ class DGSynthesizer(BaseEstimator):
         self.minmax_scale = minmax_scale
         self.critic_steps = critic_steps
         self.generator_steps = generator_steps
+        self.packing = packing
         self.epsilon = epsilon
         self.delta = delta
         self.l2_norm_clip = l2_norm_clip
@@ -388,10 +397,16 @@ class DGSynthesizer(BaseEstimator):
             lstm_layers=self.lstm_layers,
             critic_units=tuple(self.critic_units),
             aux_critic=bool(self.aux_critic),
+            packing=int(self.packing),
             seed=seed,
             mixed_precision=bool(self.mixed_precision),
         )
         strategy = self.strategy if self.strategy is not None else tf.distribute.get_strategy()
+        try:
+            packed_batch_size(self.batch_size, data.n_series, config.packing,
+                              strategy.num_replicas_in_sync)
+        except ValueError as error:
+            raise DataError(str(error)) from None
         with strategy.scope():
             model = DoppelGANger(config)
         trainer = Trainer(model, TrainingConfig(
@@ -474,7 +489,7 @@ class DGSynthesizer(BaseEstimator):
     def _check_params(self) -> None:
         positive_ints = ("epochs", "batch_size", "checkpoint_every", "attribute_noise_dim",
                          "feature_noise_dim", "lstm_units", "lstm_layers", "generator_steps",
-                         "steps_per_call")
+                         "steps_per_call", "packing")
         steps = self.critic_steps
         if not (isinstance(steps, str) and steps == "auto") and (
                 isinstance(steps, bool) or not isinstance(steps, numbers.Integral) or steps < 1):
@@ -512,6 +527,11 @@ class DGSynthesizer(BaseEstimator):
             # scaling they would be clipped at the scaled size.
             raise ValueError("mixed_precision=True cannot be combined with differential "
                              "privacy (epsilon or noise_multiplier); train DP in float32")
+        if self.packing > 1 and (self.epsilon is not None or self.noise_multiplier is not None):
+            # DP-SGD bounds each series' influence by clipping its gradient; a
+            # pack mixes several series into one example.
+            raise ValueError(f"packing={self.packing} cannot be combined with differential "
+                             "privacy (epsilon or noise_multiplier); use packing=1")
 
     def refit_attributes(self, attributes: pd.DataFrame, epochs: Optional[int] = None,
                          random_state: Optional[int] = None) -> "DGSynthesizer":

@@ -22,6 +22,7 @@ import tensorflow as tf
 from .callbacks import CallbackList
 from .exceptions import TrainingDivergedError
 from .gan import DoppelGANger
+from .networks import pack
 from .privacy import DPSettings, dp_sum_of_clipped_gradients, poisson_batches
 
 # Added under the square root of the gradient norm, as in the original code,
@@ -108,6 +109,27 @@ def critic_example_losses(critic: tf.keras.Model, real: tf.Tensor, fake: tf.Tens
     return score_fake - score_real + gp_weight * gradient_penalty(critic, real, fake, t)
 
 
+def packed_batch_size(batch_size: int, n_series: int, packing: int, replicas: int) -> int:
+    """The global batch a fit uses: ``batch_size`` capped at ``n_series``, then, with
+    packing, cut to a multiple of ``packing * replicas`` so that every replica forms
+    whole packs.
+
+    Raises
+    ------
+    ValueError
+        If fewer than ``packing * replicas`` series remain for a batch.
+    """
+    size = min(batch_size, n_series)
+    if packing == 1:
+        return size
+    unit = packing * replicas
+    if size < unit:
+        raise ValueError(f"packing={packing} on {replicas} replica(s) needs batches of at "
+                         f"least {unit} series; there are {n_series} series and "
+                         f"batch_size={batch_size}")
+    return size - size % unit
+
+
 class Trainer:
     """Optimisers and the compiled train step for one :class:`DoppelGANger`.
 
@@ -120,6 +142,12 @@ class Trainer:
     mixing weights are drawn statelessly from (seed, step, draw) for the
     whole global batch, and each replica takes the rows of its examples:
     the same seed gives the same training path on any number of replicas.
+
+    With ``model.config.packing`` = m > 1 both critics judge packs of m
+    samples (PacGAN): the batch is cut to a multiple of m times the number
+    of replicas, every pack holds m real or m generated samples, and the
+    losses are means over packs. A pack is not one series, so packing is
+    refused under DP, whose guarantee is per series.
 
     Parameters
     ----------
@@ -137,7 +165,12 @@ class Trainer:
         self.config = config
         self.strategy = strategy if strategy is not None else tf.distribute.get_strategy()
         self.replicas = self.strategy.num_replicas_in_sync
-        self.batch_size = min(config.batch_size, n_series)
+        self.packing = model.config.packing
+        self.batch_size = packed_batch_size(config.batch_size, n_series, self.packing,
+                                            self.replicas)
+        if self.packing > 1 and config.dp is not None:
+            raise ValueError("packing > 1 cannot be combined with differential privacy: "
+                             "a pack holds several series, DP-SGD clips per series")
         self.n_series = n_series
         mixed = model.config.mixed_precision
         with self.strategy.scope():
@@ -198,10 +231,14 @@ class Trainer:
         model, cfg = self.model, self.config
         noise = [tf.gather(z, positions) for z in self._noise(global_size, step, draw)]
         fake = model.generate(*noise, training=True)
-        real_in, real_aux_in = model.critic_inputs(real_attributes, real_minmax, real_records)
-        fake_in, fake_aux_in = model.critic_inputs(*fake)
-        t = tf.gather(self._uniform(global_size, step, draw + 3), positions)
-        t_aux = tf.gather(self._uniform(global_size, step, draw + 4), positions)
+        real_in, real_aux_in = (pack(x, self.packing) for x in model.critic_inputs(
+            real_attributes, real_minmax, real_records))
+        fake_in, fake_aux_in = (pack(x, self.packing) for x in model.critic_inputs(*fake))
+        # One mixing weight per pack: this replica's first rows are the global
+        # rows its packs are numbered by (see networks.pack).
+        packs = tf.shape(real_in)[0]
+        t = tf.gather(self._uniform(global_size, step, draw + 3), positions)[:packs]
+        t_aux = tf.gather(self._uniform(global_size, step, draw + 4), positions)[:packs]
         n_critic = len(self.critic_variables)
         if cfg.dp is not None:
             def example_loss(real, fake_, t_, real_aux, fake_aux, t_aux_):
@@ -219,7 +256,7 @@ class Trainer:
             nan = tf.constant(float("nan"))
             return grads[:n_critic], grads[n_critic:], {"critic_loss": nan,
                                                         "aux_critic_loss": nan}
-        denominator = tf.cast(global_size, tf.float32)
+        denominator = tf.cast(global_size // self.packing, tf.float32)
         with tf.GradientTape() as tape:
             critic_loss = tf.reduce_sum(critic_example_losses(
                 model.critic, real_in, fake_in, t, cfg.gp_weight)) / denominator
@@ -255,12 +292,13 @@ class Trainer:
         rows = tf.range(context.replica_id_in_sync_group, self.batch_size, self.replicas)
         noise = [tf.gather(z, rows) for z in self._noise(self.batch_size, step, draw)]
         with tf.GradientTape() as tape:
-            fake_in, fake_aux_in = model.critic_inputs(*model.generate(*noise, training=True))
+            fake_in, fake_aux_in = (pack(x, self.packing) for x in model.critic_inputs(
+                *model.generate(*noise, training=True)))
             loss = -tf.reduce_sum(model.critic(fake_in, training=True))
             if model.aux_critic is not None:
                 loss += -cfg.aux_critic_weight * tf.reduce_sum(
                     model.aux_critic(fake_aux_in, training=True))
-            loss = loss / self.batch_size
+            loss = loss / (self.batch_size // self.packing)
             to_differentiate = scaled_loss(loss, self.generator_optimizer)
         grads = unscaled_gradients(tape, to_differentiate, self.generator_variables,
                                    self.generator_optimizer)

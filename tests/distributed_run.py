@@ -56,6 +56,9 @@ if MODE == "mirrored":
     # Several steps per compiled call on two replicas: still the same updates.
     result["multi_step_weight_difference"] = max_weight_difference(
         one, fit(STRATEGY, steps_per_call=3))
+    # Packed critics: each replica forms the packs one device forms.
+    result["packed_weight_difference"] = max_weight_difference(
+        fit(packing=2, steps_per_call=1), fit(STRATEGY, packing=2, steps_per_call=1))
     # The same weights sample the same series on one device and split across two.
     two_arrays = list(two._generate_blocks(2500, None, 3))
     two.strategy = None

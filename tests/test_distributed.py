@@ -1,4 +1,5 @@
-"""Training under tf.distribute: 2 logical CPUs, DP noise under replication, two workers.
+"""Training under tf.distribute: 2 logical CPUs (also with packed critics), DP noise under
+replication, two workers.
 
 Each setting runs in fresh interpreters (tests/distributed_run.py), as
 TensorFlow fixes its devices and cluster at start-up.
@@ -35,6 +36,7 @@ def test_two_replicas_follow_the_one_device_trajectory(tmp_path):
     np.testing.assert_allclose(result["two"], result["one"], rtol=1e-5, atol=1e-6)
     assert result["max_weight_difference"] < 1e-5
     assert result["multi_step_weight_difference"] < 1e-5
+    assert result["packed_weight_difference"] < 1e-5
     assert result["sample_difference"] < 1e-3
     assert result["replicated_sampling_difference"] < 1e-5
 
