@@ -39,7 +39,7 @@ from .gan import DoppelGANger, NetworkConfig
 from .persistence import read_model_file, write_model_file
 from .privacy import DPSettings, resolve_dp_settings
 from .schema import Schema
-from .training import Trainer, TrainingConfig, packed_batch_size, refit_attribute_generator
+from .training import Trainer, TrainingConfig, refit_attribute_generator
 
 #: Sampling noise is drawn in blocks of this many series, in order; fixed so
 #: that a seed gives the same output however many series are asked for and
@@ -402,11 +402,6 @@ class DGSynthesizer(BaseEstimator):
             mixed_precision=bool(self.mixed_precision),
         )
         strategy = self.strategy if self.strategy is not None else tf.distribute.get_strategy()
-        try:
-            packed_batch_size(self.batch_size, data.n_series, config.packing,
-                              strategy.num_replicas_in_sync)
-        except ValueError as error:
-            raise DataError(str(error)) from None
         with strategy.scope():
             model = DoppelGANger(config)
         trainer = Trainer(model, TrainingConfig(

@@ -20,7 +20,7 @@ import pandas as pd
 import tensorflow as tf
 
 from .callbacks import CallbackList
-from .exceptions import TrainingDivergedError
+from .exceptions import DataError, TrainingDivergedError
 from .gan import DoppelGANger
 from .networks import pack
 from .privacy import DPSettings, dp_sum_of_clipped_gradients, poisson_batches
@@ -116,17 +116,17 @@ def packed_batch_size(batch_size: int, n_series: int, packing: int, replicas: in
 
     Raises
     ------
-    ValueError
-        If fewer than ``packing * replicas`` series remain for a batch.
+    DataError
+        If the data has too few series for a whole pack on every replica.
     """
     size = min(batch_size, n_series)
     if packing == 1:
         return size
     unit = packing * replicas
     if size < unit:
-        raise ValueError(f"packing={packing} on {replicas} replica(s) needs batches of at "
-                         f"least {unit} series; there are {n_series} series and "
-                         f"batch_size={batch_size}")
+        raise DataError(f"packing={packing} on {replicas} replica(s) needs batches of at "
+                        f"least {unit} series; there are {n_series} series and "
+                        f"batch_size={batch_size}")
     return size - size % unit
 
 

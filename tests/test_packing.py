@@ -44,8 +44,8 @@ def test_packed_batch_size(batch_size, n_series, packing, replicas, expected):
 
 
 def test_packed_batch_size_needs_a_whole_pack_per_replica():
-    with pytest.raises(ValueError, match=r"packing=3 on 2 replica\(s\) needs batches of at "
-                                         r"least 6 series; there are 5 series"):
+    with pytest.raises(DataError, match=r"packing=3 on 2 replica\(s\) needs batches of at "
+                                        r"least 6 series; there are 5 series"):
         packed_batch_size(100, 5, 3, 2)
 
 
