@@ -159,6 +159,14 @@ class DGSynthesizer(BaseEstimator):
         generator that keeps producing the same kind of series. The batch is
         cut to a multiple of m (times the number of replicas). Not
         available with DP, whose guarantee is per series.
+    ema_decay : float or None, default=None
+        Sample with an exponential moving average of the generators' weights
+        over the epochs rather than with their last weights: after each
+        epoch the average becomes ``ema_decay * average + (1 - ema_decay) *
+        weights``. GAN weights keep circling rather than settling, and the
+        average is steadier from one seed to the next; 0.98 averages over
+        about the last 50 epochs. None (or 0) uses the last weights. See
+        :doc:`hyperparameters` for what it changes on real data.
     epsilon : float or None, default=None
         Privacy budget: turns on DP-SGD for the two critics (the only
         networks that read real data), with the noise multiplier computed
@@ -270,6 +278,7 @@ class DGSynthesizer(BaseEstimator):
         critic_steps: "int | str" = "auto",
         generator_steps: int = 1,
         packing: int = 1,
+        ema_decay: Optional[float] = None,
         epsilon: Optional[float] = None,
         delta: Optional[float] = None,
         l2_norm_clip: float = 1.0,
@@ -311,6 +320,7 @@ class DGSynthesizer(BaseEstimator):
         self.critic_steps = critic_steps
         self.generator_steps = generator_steps
         self.packing = packing
+        self.ema_decay = ema_decay
         self.epsilon = epsilon
         self.delta = delta
         self.l2_norm_clip = l2_norm_clip
@@ -409,7 +419,8 @@ class DGSynthesizer(BaseEstimator):
             critic_lr=self.critic_lr, beta_1=self.beta_1, gp_weight=self.gp_weight,
             aux_critic_weight=self.aux_critic_weight, critic_steps=critic_steps,
             generator_steps=self.generator_steps, seed=seed, dp=dp,
-            steps_per_call=self.steps_per_call),
+            steps_per_call=self.steps_per_call,
+            ema_decay=None if self.ema_decay is None else float(self.ema_decay)),
             n_series=data.n_series, strategy=strategy)
         arrays = (data.attributes, data.minmax, data.features)
         initial_epoch, initial_history, callbacks = self._training_callbacks(
@@ -509,6 +520,9 @@ class DGSynthesizer(BaseEstimator):
                              f"{self.max_categories!r}")
         if not isinstance(self.beta_1, numbers.Real) or not 0 <= self.beta_1 < 1:
             raise ValueError(f"beta_1 must lie in [0, 1), got {self.beta_1!r}")
+        if self.ema_decay is not None and (isinstance(self.ema_decay, bool) or not isinstance(
+                self.ema_decay, numbers.Real) or not 0 <= self.ema_decay < 1):
+            raise ValueError(f"ema_decay must be None or lie in [0, 1), got {self.ema_decay!r}")
         for name in ("gp_weight", "aux_critic_weight"):
             value = getattr(self, name)
             if not isinstance(value, numbers.Real) or value < 0:

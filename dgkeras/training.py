@@ -50,6 +50,7 @@ class TrainingConfig:
     seed: int = 0
     dp: Optional[DPSettings] = None
     steps_per_call: int = 1
+    ema_decay: Optional[float] = None
 
 
 def make_adam(learning_rate: float, beta_1: float,
@@ -130,6 +131,49 @@ def packed_batch_size(batch_size: int, n_series: int, packing: int, replicas: in
     return size - size % unit
 
 
+class WeightAverage(tf.Module):
+    """Exponential moving average, over epochs, of a list of variables.
+
+    A GAN's weights keep circling an equilibrium rather than settling, so the
+    weights of the last epoch are one arbitrary point of that orbit; their
+    average over recent epochs lies closer to its centre (Yazici et al.,
+    "The Unusual Effectiveness of Averaging in GAN Training", ICLR 2019).
+    The averages and the number of epochs averaged are variables, so they
+    are saved with a training checkpoint and a resumed fit averages on.
+
+    Parameters
+    ----------
+    variables : list of tf.Variable
+        The variables to average (the generators' weights).
+    decay : float
+        In [0, 1): weight of the old average at each update; the first
+        update copies the variables.
+    """
+
+    def __init__(self, variables: List[tf.Variable], decay: float) -> None:
+        super().__init__(name="weight_average")
+        self.decay = float(decay)
+        self._sources = list(variables)
+        self.averages = [tf.Variable(tf.zeros(v.shape, v.dtype), trainable=False)
+                         for v in self._sources]
+        self.updates = tf.Variable(0, dtype=tf.int64, trainable=False)
+
+    def update(self) -> None:
+        """Fold the variables' current values into the averages."""
+        first = int(self.updates.numpy()) == 0
+        for average, source in zip(self.averages, self._sources):
+            average.assign(source if first
+                           else self.decay * average + (1.0 - self.decay) * source)
+        self.updates.assign_add(1)
+
+    def apply(self) -> None:
+        """Copy the averages into the variables (nothing before the first update)."""
+        if int(self.updates.numpy()) == 0:
+            return
+        for average, source in zip(self.averages, self._sources):
+            source.assign(average)
+
+
 class Trainer:
     """Optimisers and the compiled train step for one :class:`DoppelGANger`.
 
@@ -148,6 +192,10 @@ class Trainer:
     of replicas, every pack holds m real or m generated samples, and the
     losses are means over packs. A pack is not one series, so packing is
     refused under DP, whose guarantee is per series.
+
+    With ``config.ema_decay`` a :class:`WeightAverage` follows the
+    generators' weights after every epoch, and the generators end training
+    with it.
 
     Parameters
     ----------
@@ -187,6 +235,8 @@ class Trainer:
             self.critic_optimizer.build(self.critic_variables)
             if self.aux_critic_variables:
                 self.aux_critic_optimizer.build(self.aux_critic_variables)
+            self.generator_average = (WeightAverage(self.generator_variables, config.ema_decay)
+                                      if config.ema_decay is not None else None)
         self.train_steps = tf.function(self._distributed_steps, reduce_retracing=True)
 
     # ---------------------------------------------------------------- noise
@@ -442,6 +492,12 @@ class Trainer:
             same table, up to the last finished epoch, stays in
             ``self.history`` when training stops early.
 
+        Notes
+        -----
+        With ``config.ema_decay`` the generators end (on every way out,
+        including the errors below) with their weights averaged over the
+        finished epochs; the critics keep their last weights.
+
         Raises
         ------
         TrainingDivergedError
@@ -466,6 +522,8 @@ class Trainer:
                 weights = self.model.get_weights()
                 self._check_health(epoch, logs, weights, good_weights)
                 good_weights = weights
+                if self.generator_average is not None:
+                    self.generator_average.update()
                 rows.append(logs)
                 self.history = pd.DataFrame(rows, columns=HISTORY_COLUMNS)
                 callbacks.on_epoch_end(epoch, logs)
@@ -476,19 +534,26 @@ class Trainer:
             self.model.set_weights(good_weights)
             raise
         finally:
+            # On every way out (done, stopped, interrupted, diverged) the
+            # generators sample with the average of the finished epochs.
+            if self.generator_average is not None:
+                self.generator_average.apply()
             callbacks.on_train_end()
         return self.history
 
     def checkpoint(self) -> tf.train.Checkpoint:
-        """Everything training changes: the networks and the optimizers.
+        """Everything training changes: the networks, the optimizers and the
+        generators' weight average (with ``ema_decay``).
 
         The noise needs no state: it is drawn from (seed, step, draw).
         """
-        optimizers = {"generator_optimizer": self.generator_optimizer,
+        state = {"generator_optimizer": self.generator_optimizer,
                       "critic_optimizer": self.critic_optimizer}
         if self.aux_critic_variables:
-            optimizers["aux_critic_optimizer"] = self.aux_critic_optimizer
-        return tf.train.Checkpoint(**optimizers, **self.model.networks)
+            state["aux_critic_optimizer"] = self.aux_critic_optimizer
+        if self.generator_average is not None:
+            state["generator_average"] = self.generator_average
+        return tf.train.Checkpoint(**state, **self.model.networks)
 
     def _check_health(self, epoch: int, logs: Dict[str, float],
                       weights: Dict[str, List[np.ndarray]],

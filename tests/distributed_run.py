@@ -59,6 +59,9 @@ if MODE == "mirrored":
     # Packed critics: each replica forms the packs one device forms.
     result["packed_weight_difference"] = max_weight_difference(
         fit(packing=2, steps_per_call=1), fit(STRATEGY, packing=2, steps_per_call=1))
+    # The generators' weight average lives in mirrored variables too.
+    result["averaged_weight_difference"] = max_weight_difference(
+        fit(ema_decay=0.5, steps_per_call=1), fit(STRATEGY, ema_decay=0.5, steps_per_call=1))
     # The same weights sample the same series on one device and split across two.
     two_arrays = list(two._generate_blocks(2500, None, 3))
     two.strategy = None

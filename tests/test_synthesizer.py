@@ -143,6 +143,9 @@ def test_sklearn_conventions():
     (dict(minmax_scale="log2"), r"minmax_scale must be one of \['unit', 'log'\], got 'log2'"),
     (dict(packing=0), "packing must be a positive integer, got 0"),
     (dict(packing=2, epsilon=1.0), "packing=2 cannot be combined with differential privacy"),
+    (dict(ema_decay=1.0), r"ema_decay must be None or lie in \[0, 1\), got 1.0"),
+    (dict(ema_decay=-0.1), r"ema_decay must be None or lie in \[0, 1\), got -0.1"),
+    (dict(ema_decay="0.9"), r"ema_decay must be None or lie in \[0, 1\), got '0.9'"),
 ])
 def test_bad_hyperparameters(kwargs, message):
     df, schema = mixed_frame(n_series=4)
