@@ -19,6 +19,20 @@ DATA = pathlib.Path(__file__).parent / "data"
 SMALL = dict(attribute_units=(16, 16), lstm_units=16, critic_units=(32, 32), verbose=0)
 
 
+class StopAfter:
+    """Asks the fit to stop after a given epoch, as Keras' EarlyStopping does."""
+
+    def __init__(self, epoch):
+        self.epoch = epoch
+
+    def set_model(self, model):
+        self.model = model
+
+    def on_epoch_end(self, epoch, logs):
+        if epoch == self.epoch:
+            self.model.stop_training = True
+
+
 @pytest.fixture(scope="session")
 def mba():
     """The bundled FCC MBA data and its schema."""

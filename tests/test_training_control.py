@@ -6,7 +6,7 @@ import re
 import numpy as np
 import pytest
 import tensorflow as tf
-from conftest import SMALL, attribute_frame
+from conftest import SMALL, StopAfter, attribute_frame
 
 from dgkeras import DataError, DGSynthesizer
 from dgkeras.callbacks import ProgressBar
@@ -19,20 +19,6 @@ def _synth(**params):
     settings = dict(epochs=6, batch_size=8, random_state=0, **SMALL)
     settings.update(params)
     return DGSynthesizer(**settings)
-
-
-class StopAfter:
-    """Asks the fit to stop after a given epoch, as Keras' EarlyStopping does."""
-
-    def __init__(self, epoch):
-        self.epoch = epoch
-
-    def set_model(self, model):
-        self.model = model
-
-    def on_epoch_end(self, epoch, logs):
-        if epoch == self.epoch:
-            self.model.stop_training = True
 
 
 @pytest.mark.parametrize("verbose, epochs, expected_epochs", [

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 import tensorflow as tf
-from conftest import SMALL, attribute_frame
+from conftest import SMALL, StopAfter, attribute_frame
 
 from dgkeras import DGSynthesizer
 from dgkeras.training import WeightAverage
@@ -58,18 +58,6 @@ def test_zero_decay_keeps_the_last_weights():
     for name in last:
         for want, got in zip(last[name], zero[name]):
             np.testing.assert_allclose(got, want, atol=1e-6)
-
-
-class StopAfter:
-    def __init__(self, epoch):
-        self.epoch = epoch
-
-    def set_model(self, model):
-        self.model = model
-
-    def on_epoch_end(self, epoch, logs):
-        if epoch == self.epoch:
-            self.model.stop_training = True
 
 
 def test_a_resumed_fit_averages_on_from_the_checkpoint(tmp_path):
