@@ -2,7 +2,7 @@
 
 Usage::
 
-    python benchmarks/fidelity.py            # the full run (about 28 minutes on 2 cores)
+    python benchmarks/fidelity.py            # the full run (about 25 minutes on 2 cores)
     python benchmarks/fidelity.py --quick    # a smoke run of every model on small data
     python benchmarks/fidelity.py --workload mba
 
