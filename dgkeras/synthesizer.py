@@ -420,7 +420,7 @@ class DGSynthesizer(BaseEstimator):
             aux_critic_weight=self.aux_critic_weight, critic_steps=critic_steps,
             generator_steps=self.generator_steps, seed=seed, dp=dp,
             steps_per_call=self.steps_per_call,
-            ema_decay=None if self.ema_decay is None else float(self.ema_decay)),
+            ema_decay=self.ema_decay),
             n_series=data.n_series, strategy=strategy)
         arrays = (data.attributes, data.minmax, data.features)
         initial_epoch, initial_history, callbacks = self._training_callbacks(

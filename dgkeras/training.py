@@ -190,8 +190,9 @@ class Trainer:
     With ``model.config.packing`` = m > 1 both critics judge packs of m
     samples (PacGAN): the batch is cut to a multiple of m times the number
     of replicas, every pack holds m real or m generated samples, and the
-    losses are means over packs. A pack is not one series, so packing is
-    refused under DP, whose guarantee is per series.
+    losses are means over packs. A pack is not one series, so
+    :class:`~dgkeras.DGSynthesizer` refuses packing under DP, whose
+    guarantee is per series.
 
     With ``config.ema_decay`` a :class:`WeightAverage` follows the
     generators' weights after every epoch, and the generators end training
@@ -216,9 +217,6 @@ class Trainer:
         self.packing = model.config.packing
         self.batch_size = packed_batch_size(config.batch_size, n_series, self.packing,
                                             self.replicas)
-        if self.packing > 1 and config.dp is not None:
-            raise ValueError("packing > 1 cannot be combined with differential privacy: "
-                             "a pack holds several series, DP-SGD clips per series")
         self.n_series = n_series
         mixed = model.config.mixed_precision
         with self.strategy.scope():
