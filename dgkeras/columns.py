@@ -349,12 +349,14 @@ class ContinuousColumn:
 
 
 class MinMaxScale:
-    """How one continuous feature's per-series midrange and span reach the generator.
+    """How one continuous feature's per-series level and span reach the generator.
 
-    Auto-normalisation generates each series' midrange ``(max + min) / 2``
-    and span ``max - min`` (in the column's [0, 1] unit scale) as extra
-    attributes. With ``kind="unit"`` they are generated as they are. With
-    ``kind="log"`` each is mapped onto [0, 1] by
+    Auto-normalisation generates two numbers per series (in the column's
+    [0, 1] unit scale) as extra attributes: the span ``max - min`` and a
+    level, which is the midrange ``(max + min) / 2`` for ``kind="unit"`` and
+    ``kind="log"`` (as in the paper) and the minimum for ``kind="log_min"``.
+    With ``kind="unit"`` both are generated as they are. With the log kinds
+    each is mapped onto [0, 1] by
 
         ``log1p((v - low) / c) / log1p((high - low) / c)``,  ``c = high / 1000``,
 
@@ -364,11 +366,19 @@ class MinMaxScale:
     instead of squeezing them into a sliver next to 0, and generated
     values stay within [low, high].
 
+    The minimum as level matters for series whose lowest value is small
+    next to their highest: from a midrange and a span it is their
+    difference, two nearly equal numbers, so small relative errors in them
+    become large ones in the minimum, which every record of the series
+    carries; ``"log_min"`` generates it directly.
+
     Parameters
     ----------
-    kind : {"unit", "log"}
+    kind : {"unit", "log", "log_min"}
     """
 
+    #: The accepted kinds.
+    KINDS = ("unit", "log", "log_min")
     #: ``c`` as a fraction of ``high``: values closer than this to ``low`` are
     #: mapped nearly linearly.
     RESOLUTION = 1e-3
@@ -377,11 +387,31 @@ class MinMaxScale:
         self.kind = kind
         self.ranges: Dict[str, Tuple[float, float]] = {}
 
-    def fit(self, mid: np.ndarray, span: np.ndarray) -> "MinMaxScale":
-        """Learn the training range of the midranges and spans (for ``kind="log"``)."""
-        if self.kind == "log":
+    @property
+    def parts(self) -> Tuple[str, str]:
+        """Names of the two generated numbers: ``("mid", "span")`` or ``("min", "span")``."""
+        return ("min", "span") if self.kind == "log_min" else ("mid", "span")
+
+    def levels(self, lo: np.ndarray, hi: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+        """The two numbers of :attr:`parts` for series with minima ``lo``, maxima ``hi``."""
+        return (lo if self.kind == "log_min" else (hi + lo) / 2), hi - lo
+
+    def bounds(self, level: np.ndarray, span: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+        """Inverse of :meth:`levels`: per-series minima and maxima, clipped to [0, 1]."""
+        if self.kind == "log_min":
+            lo, hi = level, level + span
+        else:
+            lo, hi = level - span / 2, level + span / 2
+        return np.clip(lo, 0.0, 1.0), np.clip(hi, 0.0, 1.0)
+
+    def fit(self, lo: np.ndarray, hi: np.ndarray) -> "MinMaxScale":
+        """Learn the training range of both parts from the training series' minima and maxima.
+
+        Only the log kinds have something to learn.
+        """
+        if self.kind != "unit":
             self.ranges = {part: (float(np.min(v)), float(np.max(v)))
-                           for part, v in (("mid", mid), ("span", span))}
+                           for part, v in zip(self.parts, self.levels(lo, hi))}
         return self
 
     def _reach(self, part: str) -> Tuple[float, float, float]:
@@ -390,7 +420,7 @@ class MinMaxScale:
         return low, offset, float(np.log1p((high - low) / offset)) if high > low else 0.0
 
     def to_output(self, values: np.ndarray, part: str) -> np.ndarray:
-        """Map midranges (``part="mid"``) or spans (``"span"``) onto [0, 1].
+        """Map the values of one of :attr:`parts` onto [0, 1].
 
         Values outside the training range (only the training data is
         mapped) are clipped to it.

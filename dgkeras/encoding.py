@@ -48,7 +48,7 @@ MAX_LSTM_STEPS = 50
 FLAG_DIM = 2
 ID_PREFIX = "synthetic-"
 TIME_MODES = ("grid", "learned")
-MINMAX_SCALES = ("unit", "log")
+MINMAX_SCALES = MinMaxScale.KINDS
 
 
 @dataclass
@@ -224,12 +224,13 @@ class Encoder:
         Continuous columns modelled on a log scale (``log1p`` of the
         distance from the column minimum), for values that span orders of
         magnitude.
-    minmax_scale : {"unit", "log"}
-        How the per-series midrange and span of auto-normalisation
-        are given to the generator: "unit" as they are, in [0, 1]; "log"
-        spread over [0, 1] on a log scale fitted to the training series
-        (see :class:`MinMaxScale`), so that series near the bottom of a
-        wide range are not squeezed into a sliver of the output.
+    minmax_scale : {"unit", "log", "log_min"}
+        How the per-series level and span of auto-normalisation are given
+        to the generator: "unit" the midrange and span as they are, in
+        [0, 1]; "log" both spread over [0, 1] on a log scale fitted to the
+        training series, so that series near the bottom of a wide range
+        are not squeezed into a sliver of the output; "log_min" the same
+        with the minimum in place of the midrange (see :class:`MinMaxScale`).
     """
 
     def __init__(
@@ -350,7 +351,7 @@ class Encoder:
             unit = column.to_unit(df[column.name].iloc[order].to_numpy(
                 dtype=np.float64, na_value=np.nan))
             _, lo, hi = _normalize_per_series(unit, codes, len(lengths))
-            self.minmax_scales_.append(MinMaxScale(self.minmax_scale).fit((hi + lo) / 2, hi - lo))
+            self.minmax_scales_.append(MinMaxScale(self.minmax_scale).fit(lo, hi))
 
     def _fit_ids(self, df: pd.DataFrame, ids: pd.Index) -> None:
         column = self.schema.id_column
@@ -448,7 +449,7 @@ class Encoder:
                     unit, lo, hi = _normalize_per_series(unit, codes, n)
                     scale = self.minmax_scales_[len(minmax) // 2]
                     minmax += [to_output_space(scale.to_output(v, part), self.normalization)
-                               for part, v in (("mid", (hi + lo) / 2), ("span", hi - lo))]
+                               for part, v in zip(scale.parts, scale.levels(lo, hi))]
                 features[codes, positions, offset] = to_output_space(unit, self.normalization)
             offset += column.dim
         flags = features[:, :, offset:]
@@ -583,10 +584,9 @@ class Encoder:
         scale, shift = output_space_affine(self.normalization)
         if self.auto_normalize:
             minmax_scale = self.minmax_scales_[k]
-            mid, span = (minmax_scale.from_output(from_output_space(
+            lo, hi = minmax_scale.bounds(*(minmax_scale.from_output(from_output_space(
                 minmax[:, 2 * k + j].astype(np.float64), self.normalization), part)
-                for j, part in enumerate(("mid", "span")))
-            lo, hi = np.clip(mid - span / 2, 0.0, 1.0), np.clip(mid + span / 2, 0.0, 1.0)
+                for j, part in enumerate(minmax_scale.parts)))
             scale, shift = per_series(scale * (hi - lo)), per_series(shift * (hi - lo) + lo)
         return column.from_scaled(values, scale, shift)
 

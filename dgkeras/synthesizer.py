@@ -137,11 +137,14 @@ class DGSynthesizer(BaseEstimator):
         distance from the column's minimum): for measurements that span
         orders of magnitude (traffic volumes, page views), so that small
         and large series are generated with the same relative precision.
-    minmax_scale : {"unit", "log"}, default="unit"
-        How auto-normalisation's per-series midrange and span are
-        generated: "unit" as they are (as in the paper), "log" on a log
-        scale fitted to the training series, which spreads out series that
-        sit near the bottom of a wide range (see
+    minmax_scale : {"unit", "log", "log_min"}, default="unit"
+        How auto-normalisation's per-series level and span are generated:
+        "unit" the midrange and span as they are (as in the paper), "log"
+        both on a log scale fitted to the training series, which spreads
+        out series that sit near the bottom of a wide range, "log_min" the
+        minimum and span on that scale, which keeps the minimum of series
+        whose lowest value is small next to their highest from being the
+        difference of two nearly equal generated numbers (see
         :class:`dgkeras.columns.MinMaxScale`).
     critic_steps : int or "auto", default="auto"
         Critic updates per training step. "auto" is 5 without differential

@@ -282,11 +282,63 @@ def test_minmax_log_scale_round_trips_and_spreads_small_series(mba):
         unit.minmax[:, 0], rtol=1e-12, atol=1e-15)
 
 
+def test_minmax_log_min_round_trips_and_generates_the_series_minimum(mba):
+    df, schema = mba
+    encoder, data = _assert_round_trip(df, schema, minmax_scale="log_min")
+    scale = encoder.minmax_scales_[0]
+    assert scale.kind == "log_min" and scale.parts == ("min", "span")
+    # The level is each home's lowest traffic in the column's unit scale.
+    column = encoder.feature_columns_[0]
+    unit = (df.groupby("home_id", sort=False)[column.name].agg(["min", "max"]) - column.min) \
+        / (column.max - column.min)
+    assert scale.ranges["min"] == pytest.approx((unit["min"].min(), unit["min"].max()))
+    assert scale.ranges["span"] == pytest.approx(
+        ((unit["max"] - unit["min"]).min(), (unit["max"] - unit["min"]).max()))
+    np.testing.assert_allclose(scale.from_output(data.minmax[:, 0].astype(np.float64), "min"),
+                               unit["min"].to_numpy(), rtol=1e-5, atol=1e-9)
+
+
+def test_minmax_levels_and_bounds_by_hand():
+    from dgkeras.columns import MinMaxScale
+
+    lo, hi = np.array([0.0, 0.01, 0.2]), np.array([0.1, 0.13, 0.2])
+    for kind, level in (("unit", [0.05, 0.07, 0.2]), ("log", [0.05, 0.07, 0.2]),
+                        ("log_min", lo)):
+        scale = MinMaxScale(kind)
+        got_level, span = scale.levels(lo, hi)
+        np.testing.assert_allclose(got_level, level)
+        np.testing.assert_allclose(span, [0.1, 0.12, 0.0])
+        back = scale.bounds(got_level, span)
+        np.testing.assert_allclose(back[0], lo, atol=1e-15)
+        np.testing.assert_allclose(back[1], hi, atol=1e-15)
+    # Decoded bounds stay in [0, 1] whatever the generator's numbers.
+    assert [b.tolist() for b in MinMaxScale("log").bounds(np.array([0.05]), np.array([0.2]))] \
+        == [[0.0], [0.15000000000000002]]
+    assert [b.tolist() for b in MinMaxScale("log_min").bounds(np.array([0.9]), np.array([0.3]))] \
+        == [[0.9], [1.0]]
+
+
+def test_minmax_log_min_keeps_errors_in_the_minimum_relative():
+    """A series whose minimum (0.008) is small next to its maximum (0.1): the
+    generator gets its two numbers 2% off, in opposite directions."""
+    from dgkeras.columns import MinMaxScale
+
+    lo, hi = np.array([0.008]), np.array([0.1])
+    errors = {}
+    for kind in ("log", "log_min"):
+        level, span = MinMaxScale(kind).levels(lo, hi)
+        off_lo, _ = MinMaxScale(kind).bounds(level * 1.02, span * 0.98)
+        errors[kind] = float(abs(off_lo[0] - lo[0]) / lo[0])
+    # midrange 0.054 + 2%, half-span 0.046 - 2%: the minimum moves by 25%.
+    assert errors["log"] == pytest.approx(0.25)
+    assert errors["log_min"] == pytest.approx(0.02)
+
+
 def test_minmax_scale_maps_the_training_range_onto_zero_one():
     from dgkeras.columns import MinMaxScale
 
     mid, span = np.array([0.001, 0.01, 0.1, 0.5]), np.array([0.0, 0.0, 0.0, 0.0])
-    scale = MinMaxScale("log").fit(mid, span)
+    scale = MinMaxScale("log").fit(mid, mid)  # constant series: minimum = maximum = midrange
     out = scale.to_output(mid, "mid")
     assert out[0] == 0.0 and out[-1] == pytest.approx(1.0)
     c = 1e-3 * 0.5
@@ -299,19 +351,21 @@ def test_minmax_scale_maps_the_training_range_onto_zero_one():
     assert scale.from_output(np.array([0.0, 0.7]), "span").tolist() == [0.0, 0.0]
     again = MinMaxScale.from_state(scale.to_state())
     np.testing.assert_array_equal(again.to_output(mid, "mid"), out)
-    unit = MinMaxScale("unit").fit(mid, span)
+    unit = MinMaxScale("unit").fit(mid, mid)
     assert unit.to_output(mid, "mid") is mid and unit.from_output(mid, "mid") is mid
 
 
-def test_minmax_scale_survives_encoder_state_and_old_states_decode_as_unit(mba):
+@pytest.mark.parametrize("kind", ["log", "log_min"])
+def test_minmax_scale_survives_encoder_state_and_old_states_decode_as_unit(mba, kind):
     import json
 
     df, schema = mba
-    encoder = Encoder(schema, minmax_scale="log").fit(df)
+    encoder = Encoder(schema, minmax_scale=kind).fit(df)
     data = encoder.transform(df)
     state = json.loads(json.dumps(encoder.to_state()))
     again = Encoder.from_state(state)
-    assert again.minmax_scale == "log"
+    assert again.minmax_scale == kind
+    assert again.minmax_scales_[0].ranges == encoder.minmax_scales_[0].ranges
     a = encoder.inverse_transform(data.attributes, data.minmax, data.features, data.lengths)
     pd.testing.assert_frame_equal(
         a, again.inverse_transform(data.attributes, data.minmax, data.features, data.lengths))
@@ -323,7 +377,8 @@ def test_minmax_scale_survives_encoder_state_and_old_states_decode_as_unit(mba):
     pd.testing.assert_frame_equal(
         old.inverse_transform(unit.attributes, unit.minmax, unit.features, unit.lengths),
         plain.inverse_transform(unit.attributes, unit.minmax, unit.features, unit.lengths))
-    with pytest.raises(DataError, match=r"minmax_scale must be one of \['unit', 'log'\]"):
+    with pytest.raises(DataError,
+                       match=r"minmax_scale must be one of \['unit', 'log', 'log_min'\]"):
         Encoder(schema, minmax_scale="log10")
 
 
@@ -332,11 +387,13 @@ def test_minmax_log_scale_covers_the_learned_time_gaps():
 
     df, schema = irregular_frame("int")
     decoded = {}
-    for kind in ("unit", "log"):
+    for kind in ("unit", "log", "log_min"):
         encoder = Encoder(schema, time_mode="learned", minmax_scale=kind).fit(df)
         data = encoder.transform(df)
         decoded[kind] = encoder.inverse_transform(data.attributes, data.minmax, data.features,
                                                   data.lengths)
-    assert [s.kind for s in encoder.minmax_scales_] == ["log", "log"]  # load, hour gap
-    assert set(encoder.minmax_scales_[1].ranges) == {"mid", "span"}
+        if kind != "unit":  # load, hour gap
+            assert [s.kind for s in encoder.minmax_scales_] == [kind, kind]
+            assert set(encoder.minmax_scales_[1].ranges) == set(encoder.minmax_scales_[1].parts)
     pd.testing.assert_frame_equal(decoded["log"], decoded["unit"], rtol=1e-5)
+    pd.testing.assert_frame_equal(decoded["log_min"], decoded["unit"], rtol=1e-5)

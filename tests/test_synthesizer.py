@@ -140,7 +140,8 @@ def test_sklearn_conventions():
     (dict(critic_units=()), "critic_units must be a non-empty sequence"),
     (dict(beta_1=1.0), r"beta_1 must lie in \[0, 1\)"),
     (dict(normalization="unit"), "normalization must be one of"),
-    (dict(minmax_scale="log2"), r"minmax_scale must be one of \['unit', 'log'\], got 'log2'"),
+    (dict(minmax_scale="log2"),
+     r"minmax_scale must be one of \['unit', 'log', 'log_min'\], got 'log2'"),
     (dict(packing=0), "packing must be a positive integer, got 0"),
     (dict(packing=2, epsilon=1.0), "packing=2 cannot be combined with differential privacy"),
     (dict(ema_decay=1.0), r"ema_decay must be None or lie in \[0, 1\), got 1.0"),
@@ -188,7 +189,8 @@ def test_log_columns_fit_sample_and_survive_save(tmp_path):
     pd.testing.assert_frame_equal(again.sample(50, random_state=3), fake)
 
 
-def test_minmax_log_scale_fits_samples_within_range_and_survives_save(tmp_path):
+@pytest.mark.parametrize("kind", ["log", "log_min"])
+def test_minmax_log_scale_fits_samples_within_range_and_survives_save(tmp_path, kind):
     """Series levels spread over three orders of magnitude, with a log-scaled min/max."""
     rng = np.random.default_rng(1)
     levels = 10.0 ** rng.uniform(0, 3, size=40)
@@ -196,19 +198,22 @@ def test_minmax_log_scale_fits_samples_within_range_and_survives_save(tmp_path):
                        "mbps": np.repeat(levels, 6) * (1 + 0.1 * rng.random(240))})
     schema = {"id_column": "id", "time_column": "t", "attributes": {},
               "features": {"mbps": "continuous"}}
-    synth = DGSynthesizer(epochs=2, batch_size=20, random_state=0, minmax_scale="log",
+    synth = DGSynthesizer(epochs=2, batch_size=20, random_state=0, minmax_scale=kind,
                           **SMALL).fit(df, schema)
     scale = synth.encoder_.minmax_scales_[0]
-    assert scale.kind == "log"
-    # Midranges in the unit scale of the column, from the smallest to the largest series.
-    unit = (df.groupby("id")["mbps"].agg(["min", "max"]).mean(axis=1) - df["mbps"].min()) \
-        / (df["mbps"].max() - df["mbps"].min())
-    np.testing.assert_allclose(scale.ranges["mid"], [unit.min(), unit.max()], rtol=1e-9)
+    assert scale.kind == kind
+    # Levels (midranges or minima) in the unit scale of the column, from the
+    # smallest to the largest series.
+    bounds = df.groupby("id")["mbps"].agg(["min", "max"])
+    level = bounds.mean(axis=1) if kind == "log" else bounds["min"]
+    unit = (level - df["mbps"].min()) / (df["mbps"].max() - df["mbps"].min())
+    part = "mid" if kind == "log" else "min"
+    np.testing.assert_allclose(scale.ranges[part], [unit.min(), unit.max()], rtol=1e-9)
     fake = synth.sample(50, random_state=3)
     assert fake["mbps"].between(df["mbps"].min(), df["mbps"].max()).all()
     synth.save(tmp_path / "model.dgk")
     again = DGSynthesizer.load(tmp_path / "model.dgk")
-    assert again.get_params()["minmax_scale"] == "log"
+    assert again.get_params()["minmax_scale"] == kind
     pd.testing.assert_frame_equal(again.sample(50, random_state=3), fake)
 
 
