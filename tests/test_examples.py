@@ -38,7 +38,7 @@ def test_fidelity_benchmark_quick_mode_scores_every_model(tmp_path):
     lines = [line for line in result.stdout.splitlines() if line.startswith("  workload")]
     rows = [line.split() for line in lines]
     models = [re.search(r"  model (.+?)  ", line).group(1) for line in lines]
-    assert models == ["dgkeras", "dgkeras minmax log", "dgkeras minmax log ema", "AR", "RNN",
+    assert models == ["dgkeras", "dgkeras minmax log", "dgkeras minmax log_min ema", "AR", "RNN",
                       "naive GAN"]
     # Each row carries the Table 2 figures and a training time.
     for row in rows:
