@@ -546,7 +546,7 @@ class Trainer:
         The noise needs no state: it is drawn from (seed, step, draw).
         """
         state = {"generator_optimizer": self.generator_optimizer,
-                      "critic_optimizer": self.critic_optimizer}
+                 "critic_optimizer": self.critic_optimizer}
         if self.aux_critic_variables:
             state["aux_critic_optimizer"] = self.aux_critic_optimizer
         if self.generator_average is not None:
