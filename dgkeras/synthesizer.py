@@ -170,6 +170,17 @@ class DGSynthesizer(BaseEstimator):
         average is steadier from one seed to the next; 0.98 averages over
         about the last 50 epochs. None (or 0) uses the last weights. See
         :doc:`hyperparameters` for what it changes on real data.
+    marginal_weight : float, default=0.0
+        Weight of a term in the generator's loss that pulls each categorical
+        attribute's generated value shares towards the value frequencies of
+        the training series (their KL divergence over each training step's
+        generated batch). A critic's gradient on a value fades with the
+        value's generated probability, so a rare value the generator has
+        dropped never comes back; this term's gradient does not fade (see
+        :mod:`dgkeras.marginals`). On PLAID 1.0 generated every appliance
+        class on every seed tried, where the defaults dropped one to three
+        of 11; see :doc:`hyperparameters` for what it costs elsewhere. Not
+        available with DP: the frequencies are read without noise.
     epsilon : float or None, default=None
         Privacy budget: turns on DP-SGD for the two critics (the only
         networks that read real data), with the noise multiplier computed
@@ -282,6 +293,7 @@ class DGSynthesizer(BaseEstimator):
         generator_steps: int = 1,
         packing: int = 1,
         ema_decay: Optional[float] = None,
+        marginal_weight: float = 0.0,
         epsilon: Optional[float] = None,
         delta: Optional[float] = None,
         l2_norm_clip: float = 1.0,
@@ -324,6 +336,7 @@ class DGSynthesizer(BaseEstimator):
         self.generator_steps = generator_steps
         self.packing = packing
         self.ema_decay = ema_decay
+        self.marginal_weight = marginal_weight
         self.epsilon = epsilon
         self.delta = delta
         self.l2_norm_clip = l2_norm_clip
@@ -423,7 +436,7 @@ class DGSynthesizer(BaseEstimator):
             aux_critic_weight=self.aux_critic_weight, critic_steps=critic_steps,
             generator_steps=self.generator_steps, seed=seed, dp=dp,
             steps_per_call=self.steps_per_call,
-            ema_decay=self.ema_decay),
+            ema_decay=self.ema_decay, marginal_weight=float(self.marginal_weight)),
             n_series=data.n_series, strategy=strategy)
         arrays = (data.attributes, data.minmax, data.features)
         initial_epoch, initial_history, callbacks = self._training_callbacks(
@@ -526,9 +539,9 @@ class DGSynthesizer(BaseEstimator):
         if self.ema_decay is not None and (isinstance(self.ema_decay, bool) or not isinstance(
                 self.ema_decay, numbers.Real) or not 0 <= self.ema_decay < 1):
             raise ValueError(f"ema_decay must be None or lie in [0, 1), got {self.ema_decay!r}")
-        for name in ("gp_weight", "aux_critic_weight"):
+        for name in ("gp_weight", "aux_critic_weight", "marginal_weight"):
             value = getattr(self, name)
-            if not isinstance(value, numbers.Real) or value < 0:
+            if not isinstance(value, numbers.Real) or not value >= 0:  # NaN too
                 raise ValueError(f"{name} must be a non-negative number, got {value!r}")
         if not isinstance(self.mixed_precision, bool):
             raise ValueError(f"mixed_precision must be True or False, got "
@@ -544,6 +557,13 @@ class DGSynthesizer(BaseEstimator):
             # pack mixes several series into one example.
             raise ValueError(f"packing={self.packing} cannot be combined with differential "
                              "privacy (epsilon or noise_multiplier); use packing=1")
+        if self.marginal_weight and (self.epsilon is not None
+                                     or self.noise_multiplier is not None):
+            # The value frequencies would reach the generator without DP noise.
+            raise ValueError(f"marginal_weight={self.marginal_weight!r} cannot be combined "
+                             "with differential privacy (epsilon or noise_multiplier): it "
+                             "uses the training data's value frequencies without noise; "
+                             "use marginal_weight=0")
 
     def refit_attributes(self, attributes: pd.DataFrame, epochs: Optional[int] = None,
                          random_state: Optional[int] = None) -> "DGSynthesizer":

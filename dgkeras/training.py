@@ -22,6 +22,7 @@ import tensorflow as tf
 from .callbacks import CallbackList
 from .exceptions import DataError, TrainingDivergedError
 from .gan import DoppelGANger
+from .marginals import categorical_frequencies, marginal_divergence
 from .networks import pack
 from .privacy import DPSettings, dp_sum_of_clipped_gradients, poisson_batches
 
@@ -51,6 +52,7 @@ class TrainingConfig:
     dp: Optional[DPSettings] = None
     steps_per_call: int = 1
     ema_decay: Optional[float] = None
+    marginal_weight: float = 0.0
 
 
 def make_adam(learning_rate: float, beta_1: float,
@@ -198,6 +200,12 @@ class Trainer:
     generators' weights after every epoch, and the generators end training
     with it.
 
+    With ``config.marginal_weight`` w > 0 the generator's loss (and the
+    ``generator_loss`` reported) adds w times the divergence of the
+    generated batch's categorical value shares from the training
+    frequencies (see :mod:`dgkeras.marginals`); the shares are taken over
+    the whole global batch, summed across replicas.
+
     Parameters
     ----------
     model : DoppelGANger
@@ -235,6 +243,7 @@ class Trainer:
                 self.aux_critic_optimizer.build(self.aux_critic_variables)
             self.generator_average = (WeightAverage(self.generator_variables, config.ema_decay)
                                       if config.ema_decay is not None else None)
+        self._frequencies: Optional[tf.Tensor] = None
         self.train_steps = tf.function(self._distributed_steps, reduce_retracing=True)
 
     # ---------------------------------------------------------------- noise
@@ -340,13 +349,21 @@ class Trainer:
         rows = tf.range(context.replica_id_in_sync_group, self.batch_size, self.replicas)
         noise = [tf.gather(z, rows) for z in self._noise(self.batch_size, step, draw)]
         with tf.GradientTape() as tape:
+            generated = model.generate(*noise, training=True)
             fake_in, fake_aux_in = (pack(x, self.packing) for x in model.critic_inputs(
-                *model.generate(*noise, training=True)))
+                *generated))
             loss = -tf.reduce_sum(model.critic(fake_in, training=True))
             if model.aux_critic is not None:
                 loss += -cfg.aux_critic_weight * tf.reduce_sum(
                     model.aux_critic(fake_aux_in, training=True))
             loss = loss / (self.batch_size // self.packing)
+            if self._frequencies is not None:
+                # Every replica computes the divergence of the global batch;
+                # the replicas' losses are summed, hence the division.
+                shares = context.all_reduce(tf.distribute.ReduceOp.SUM,
+                                            tf.reduce_sum(generated[0], axis=0))
+                loss += cfg.marginal_weight * marginal_divergence(
+                    shares / self.batch_size, self._frequencies) / self.replicas
             to_differentiate = scaled_loss(loss, self.generator_optimizer)
         grads = unscaled_gradients(tape, to_differentiate, self.generator_variables,
                                    self.generator_optimizer)
@@ -506,6 +523,10 @@ class Trainer:
         """
         callbacks = callbacks if callbacks is not None else CallbackList([])
         self._data = [tf.constant(a) for a in (attributes, minmax, records)]
+        outputs = self.model.config.attribute_outputs
+        self._frequencies = None
+        if self.config.marginal_weight and any(o.activation == "softmax" for o in outputs):
+            self._frequencies = tf.constant(categorical_frequencies(attributes, outputs))
         rows: List[Dict[str, float]] = (initial_history.to_dict("records")
                                         if initial_history is not None else [])
         self.history = pd.DataFrame(rows, columns=HISTORY_COLUMNS)

@@ -62,6 +62,10 @@ if MODE == "mirrored":
     # The generators' weight average lives in mirrored variables too.
     result["averaged_weight_difference"] = max_weight_difference(
         fit(ema_decay=0.5, steps_per_call=1), fit(STRATEGY, ema_decay=0.5, steps_per_call=1))
+    # The pull towards the value frequencies takes the shares of the global batch.
+    pulled = dict(marginal_weight=5.0, steps_per_call=1)
+    result["marginal_weight_difference"] = max_weight_difference(fit(**pulled),
+                                                                 fit(STRATEGY, **pulled))
     # The same weights sample the same series on one device and split across two.
     two_arrays = list(two._generate_blocks(2500, None, 3))
     two.strategy = None
