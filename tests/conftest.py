@@ -11,6 +11,8 @@ import pytest  # noqa: E402
 
 from dgkeras import DGSynthesizer, Schema  # noqa: E402
 from dgkeras.datasets import load_fcc_mba  # noqa: E402
+from dgkeras.encoding import Encoder  # noqa: E402
+from dgkeras.gan import NetworkConfig  # noqa: E402
 from dgkeras.io import read_sktime_ts  # noqa: E402
 
 DATA = pathlib.Path(__file__).parent / "data"
@@ -75,6 +77,18 @@ def attribute_frame(n_series=30, seed=1, length=6):
     schema = Schema("id", "t", {"region": "categorical", "premium": "categorical",
                                 "size": "continuous"}, {"usage": "continuous"})
     return df, schema
+
+
+def attribute_networks(critic_units):
+    """Encoded :func:`attribute_frame` data and the config of small networks for it
+    (for tests that drive the Trainer directly)."""
+    df, schema = attribute_frame()
+    encoder = Encoder(schema).fit(df)
+    config = NetworkConfig(encoder.attribute_outputs, encoder.minmax_outputs,
+                           encoder.feature_outputs, encoder.padded_len_ // encoder.sample_len_,
+                           encoder.sample_len_, attribute_units=(16,), lstm_units=8,
+                           critic_units=critic_units, seed=3)
+    return encoder.transform(df), config
 
 
 @pytest.fixture(scope="session")

@@ -25,7 +25,7 @@ if MODE in ("mirrored", "dp-noise"):
 else:
     STRATEGY = tf.distribute.MultiWorkerMirroredStrategy()
 
-from conftest import SMALL, attribute_frame  # noqa: E402
+from conftest import SMALL, attribute_frame, attribute_networks  # noqa: E402
 
 from dgkeras import DGSynthesizer  # noqa: E402
 
@@ -76,18 +76,11 @@ if MODE == "mirrored":
 elif MODE == "dp-noise":
     # One critic update's gradient under DP with a tiny clip norm is almost pure
     # noise: its standard deviation must be sigma * C / b after the all-reduce.
-    from dgkeras.encoding import Encoder
-    from dgkeras.gan import DoppelGANger, NetworkConfig
+    from dgkeras.gan import DoppelGANger
     from dgkeras.privacy import DPSettings
     from dgkeras.training import Trainer, TrainingConfig
 
-    df, schema = attribute_frame()
-    encoder = Encoder(schema).fit(df)
-    data = encoder.transform(df)
-    config = NetworkConfig(encoder.attribute_outputs, encoder.minmax_outputs,
-                           encoder.feature_outputs, encoder.padded_len_ // encoder.sample_len_,
-                           encoder.sample_len_, attribute_units=(16,), lstm_units=8,
-                           critic_units=(256, 256), seed=3)
+    data, config = attribute_networks(critic_units=(256, 256))
     dp = DPSettings(noise_multiplier=5.0, l2_norm_clip=1e-4, sampling_probability=0.4,
                     expected_batch_size=12.0, steps=10, uses_per_step=1, delta=1e-3)
     with STRATEGY.scope():

@@ -3,12 +3,11 @@
 import numpy as np
 import pytest
 import tensorflow as tf
-from conftest import SMALL, attribute_frame
+from conftest import SMALL, attribute_frame, attribute_networks
 
 from dgkeras import DGSynthesizer
 from dgkeras.columns import Output
-from dgkeras.encoding import Encoder
-from dgkeras.gan import DoppelGANger, NetworkConfig
+from dgkeras.gan import DoppelGANger
 from dgkeras.marginals import categorical_frequencies, marginal_divergence
 from dgkeras.training import Trainer, TrainingConfig
 
@@ -55,13 +54,7 @@ def test_gradient_on_a_dropped_value_does_not_fade():
 
 
 def _trainer(marginal_weight):
-    df, schema = attribute_frame()
-    encoder = Encoder(schema).fit(df)
-    data = encoder.transform(df)
-    config = NetworkConfig(encoder.attribute_outputs, encoder.minmax_outputs,
-                           encoder.feature_outputs, encoder.padded_len_ // encoder.sample_len_,
-                           encoder.sample_len_, attribute_units=(16,), lstm_units=8,
-                           critic_units=(32,), seed=3)
+    data, config = attribute_networks(critic_units=(32,))
     model = DoppelGANger(config)
     trainer = Trainer(model, TrainingConfig(epochs=1, batch_size=30, critic_steps=1, seed=5,
                                             marginal_weight=marginal_weight), n_series=30)
