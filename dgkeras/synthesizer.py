@@ -496,6 +496,10 @@ class DGSynthesizer(BaseEstimator):
         self.sample_len_ = encoder.sample_len_
         self.max_sequence_len_ = encoder.max_len_
 
+    def _trains_privately(self) -> bool:
+        """Whether a fit uses DP-SGD: ``epsilon`` or ``noise_multiplier`` is given."""
+        return self.epsilon is not None or self.noise_multiplier is not None
+
     def _critic_steps(self, private: Optional[bool] = None) -> int:
         """``critic_steps`` with "auto" resolved: 5, or 1 under differential privacy.
 
@@ -504,7 +508,7 @@ class DGSynthesizer(BaseEstimator):
         """
         if isinstance(self.critic_steps, str) and self.critic_steps == "auto":
             if private is None:
-                private = self.epsilon is not None or self.noise_multiplier is not None
+                private = self._trains_privately()
             return 1 if private else 5
         return int(self.critic_steps)
 
@@ -546,19 +550,17 @@ class DGSynthesizer(BaseEstimator):
         if not isinstance(self.mixed_precision, bool):
             raise ValueError(f"mixed_precision must be True or False, got "
                              f"{self.mixed_precision!r}")
-        if self.mixed_precision and (self.epsilon is not None
-                                     or self.noise_multiplier is not None):
+        if self.mixed_precision and self._trains_privately():
             # DP-SGD clips per-example gradients to l2_norm_clip; under loss
             # scaling they would be clipped at the scaled size.
             raise ValueError("mixed_precision=True cannot be combined with differential "
                              "privacy (epsilon or noise_multiplier); train DP in float32")
-        if self.packing > 1 and (self.epsilon is not None or self.noise_multiplier is not None):
+        if self.packing > 1 and self._trains_privately():
             # DP-SGD bounds each series' influence by clipping its gradient; a
             # pack mixes several series into one example.
             raise ValueError(f"packing={self.packing} cannot be combined with differential "
                              "privacy (epsilon or noise_multiplier); use packing=1")
-        if self.marginal_weight and (self.epsilon is not None
-                                     or self.noise_multiplier is not None):
+        if self.marginal_weight and self._trains_privately():
             # The value frequencies would reach the generator without DP noise.
             raise ValueError(f"marginal_weight={self.marginal_weight!r} cannot be combined "
                              "with differential privacy (epsilon or noise_multiplier): it "
