@@ -523,10 +523,11 @@ class Trainer:
         """
         callbacks = callbacks if callbacks is not None else CallbackList([])
         self._data = [tf.constant(a) for a in (attributes, minmax, records)]
-        outputs = self.model.config.attribute_outputs
         self._frequencies = None
-        if self.config.marginal_weight and any(o.activation == "softmax" for o in outputs):
-            self._frequencies = tf.constant(categorical_frequencies(attributes, outputs))
+        if self.config.marginal_weight:
+            frequencies = categorical_frequencies(attributes, self.model.config.attribute_outputs)
+            if frequencies.any():  # some categorical attribute to pull towards
+                self._frequencies = tf.constant(frequencies)
         rows: List[Dict[str, float]] = (initial_history.to_dict("records")
                                         if initial_history is not None else [])
         self.history = pd.DataFrame(rows, columns=HISTORY_COLUMNS)
