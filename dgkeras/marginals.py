@@ -22,7 +22,7 @@ is not available under differential privacy.
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Optional, Sequence
 
 import numpy as np
 import tensorflow as tf
@@ -58,6 +58,26 @@ def categorical_frequencies(attributes: np.ndarray, outputs: Sequence[Output]) -
         return np.zeros(len(categorical), np.float32)
     return np.where(categorical, np.asarray(attributes, np.float64).mean(axis=0),
                     0.0).astype(np.float32)
+
+
+def frequency_target(attributes: np.ndarray, outputs: Sequence[Output]) -> Optional[tf.Tensor]:
+    """The frequencies to pull towards as a constant, or None when there are none.
+
+    Parameters
+    ----------
+    attributes : numpy.ndarray, shape (n_series, A)
+        Encoded attributes whose value shares are the target.
+    outputs : sequence of Output
+        The attribute blocks, in order.
+
+    Returns
+    -------
+    Tensor or None
+        :func:`categorical_frequencies` as a float32 constant; None when no
+        attribute is categorical, so that callers can leave the term out.
+    """
+    frequencies = categorical_frequencies(attributes, outputs)
+    return tf.constant(frequencies) if frequencies.any() else None
 
 
 def marginal_divergence(generated_mean: tf.Tensor, frequencies: tf.Tensor) -> tf.Tensor:

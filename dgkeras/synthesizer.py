@@ -568,7 +568,8 @@ class DGSynthesizer(BaseEstimator):
                              "use marginal_weight=0")
 
     def refit_attributes(self, attributes: pd.DataFrame, epochs: Optional[int] = None,
-                         random_state: Optional[int] = None) -> "DGSynthesizer":
+                         random_state: Optional[int] = None,
+                         marginal_weight: Optional[float] = None) -> "DGSynthesizer":
         """Retrain only the attribute generator on a new attribute distribution.
 
         The networks that model P(series | attributes) stay as they are, so
@@ -590,6 +591,14 @@ class DGSynthesizer(BaseEstimator):
             Default ``self.epochs``.
         random_state : int, optional
             Seed of this retraining.
+        marginal_weight : float, optional
+            Weight of the pull of the generated categorical value shares
+            towards those of ``attributes`` (as the estimator's parameter of
+            that name, here with the new rows' shares). Default
+            ``self.marginal_weight``. Allowed for a model trained with DP, as
+            the new rows are used without it. A value the attribute generator
+            has dropped during the first training gets no gradient from the
+            critic and stays dropped after a refit without it.
 
         Returns
         -------
@@ -623,11 +632,15 @@ class DGSynthesizer(BaseEstimator):
         epochs = self.epochs if epochs is None else epochs
         if isinstance(epochs, bool) or not isinstance(epochs, numbers.Integral) or epochs < 1:
             raise DataError(f"epochs must be a positive integer, got {epochs!r}")
+        weight = self.marginal_weight if marginal_weight is None else marginal_weight
+        if not isinstance(weight, numbers.Real) or not weight >= 0:  # NaN too
+            raise ValueError(f"marginal_weight must be a non-negative number, got {weight!r}")
         seed = int(np.random.default_rng(random_state).integers(0, 2**31 - 1))
         self.attribute_history_ = refit_attribute_generator(self.model_, encoded, TrainingConfig(
             epochs=int(epochs), batch_size=self.batch_size, generator_lr=self.generator_lr,
             critic_lr=self.critic_lr, beta_1=self.beta_1, gp_weight=self.gp_weight,
-            critic_steps=self._critic_steps(private=False), seed=seed))
+            critic_steps=self._critic_steps(private=False), marginal_weight=float(weight),
+            seed=seed))
         return self
 
     # -------------------------------------------------------------- sample

@@ -22,7 +22,7 @@ import tensorflow as tf
 from .callbacks import CallbackList
 from .exceptions import DataError, TrainingDivergedError
 from .gan import DoppelGANger
-from .marginals import categorical_frequencies, marginal_divergence
+from .marginals import frequency_target, marginal_divergence
 from .networks import pack
 from .privacy import DPSettings, dp_sum_of_clipped_gradients, poisson_batches
 
@@ -523,11 +523,8 @@ class Trainer:
         """
         callbacks = callbacks if callbacks is not None else CallbackList([])
         self._data = [tf.constant(a) for a in (attributes, minmax, records)]
-        self._frequencies = None
-        if self.config.marginal_weight:
-            frequencies = categorical_frequencies(attributes, self.model.config.attribute_outputs)
-            if frequencies.any():  # some categorical attribute to pull towards
-                self._frequencies = tf.constant(frequencies)
+        self._frequencies = (frequency_target(attributes, self.model.config.attribute_outputs)
+                             if self.config.marginal_weight else None)
         rows: List[Dict[str, float]] = (initial_history.to_dict("records")
                                         if initial_history is not None else [])
         self.history = pd.DataFrame(rows, columns=HISTORY_COLUMNS)
@@ -604,7 +601,10 @@ def refit_attribute_generator(model: DoppelGANger, attributes: np.ndarray,
     The min/max and feature generators, which model P(series | attributes),
     are left as they are. The attribute generator is trained by WGAN-GP
     against a fresh critic on attributes alone, as no series come with the
-    new attributes for the auxiliary critic to judge.
+    new attributes for the auxiliary critic to judge. With
+    ``config.marginal_weight`` w > 0 its loss adds w times the divergence of
+    the generated batch's categorical value shares from those of the new
+    rows (see :mod:`dgkeras.marginals`).
 
     Parameters
     ----------
@@ -613,7 +613,8 @@ def refit_attribute_generator(model: DoppelGANger, attributes: np.ndarray,
         Encoded attribute rows of the new distribution.
     config : TrainingConfig
         Epochs, batch size, learning rates, gradient-penalty weight, critic
-        updates per generator update (each on the same real batch) and seed.
+        updates per generator update (each on the same real batch), marginal
+        weight and seed.
 
     Returns
     -------
@@ -638,6 +639,8 @@ def refit_attribute_generator(model: DoppelGANger, attributes: np.ndarray,
     data = tf.constant(attributes, tf.float32)
     batch_size = min(config.batch_size, len(attributes))
     noise_dim = model.config.attribute_noise_dim
+    frequencies = (frequency_target(attributes, model.config.attribute_outputs)
+                   if config.marginal_weight else None)
 
     @tf.function
     def step(indices):
@@ -655,6 +658,9 @@ def refit_attribute_generator(model: DoppelGANger, attributes: np.ndarray,
         with tf.GradientTape() as tape:
             fake = generator(rng.normal((batch_size, noise_dim)), training=True)
             g_loss = -tf.reduce_mean(critic(fake, training=True))
+            if frequencies is not None:
+                g_loss += config.marginal_weight * marginal_divergence(
+                    tf.reduce_mean(tf.cast(fake, tf.float32), axis=0), frequencies)
             to_differentiate = scaled_loss(g_loss, g_opt)
         g_opt.apply_gradients(zip(unscaled_gradients(tape, to_differentiate,
                                                      generator.trainable_variables, g_opt),
