@@ -17,7 +17,8 @@ is about ``-f`` however small that value's probability has become (the
 pulled back in proportion to how common it is in the data.
 
 The frequencies are read from the training data without noise, so the term
-is not available under differential privacy.
+is not available under differential privacy. ``refit_attributes`` may use it
+for any model: the new attribute rows it trains on are used without DP.
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ from conftest import SMALL, attribute_frame, attribute_networks
 from dgkeras import DGSynthesizer
 from dgkeras.columns import Output
 from dgkeras.gan import DoppelGANger
-from dgkeras.marginals import categorical_frequencies, marginal_divergence
+from dgkeras.marginals import categorical_frequencies, frequency_target, marginal_divergence
 from dgkeras.training import Trainer, TrainingConfig
 
 OUTPUTS = [Output("colour", 3, "softmax"), Output("size", 1, "sigmoid"),
@@ -25,6 +25,10 @@ def test_frequencies_are_value_shares_of_categorical_blocks_only():
     np.testing.assert_allclose(categorical_frequencies(attributes, OUTPUTS),
                                [0.75, 0.0, 0.25, 0.0, 0.25, 0.75])
     assert categorical_frequencies(np.zeros((0, 6)), OUTPUTS).tolist() == [0.0] * 6
+    np.testing.assert_allclose(frequency_target(attributes, OUTPUTS).numpy(),
+                               [0.75, 0.0, 0.25, 0.0, 0.25, 0.75])
+    # Nothing categorical: nothing to pull towards.
+    assert frequency_target(attributes[:, 3:4], [Output("size", 1, "sigmoid")]) is None
 
 
 def test_divergence_is_zero_when_shares_match_and_the_kl_by_hand_otherwise():
