@@ -544,9 +544,7 @@ class DGSynthesizer(BaseEstimator):
                 self.ema_decay, numbers.Real) or not 0 <= self.ema_decay < 1):
             raise ValueError(f"ema_decay must be None or lie in [0, 1), got {self.ema_decay!r}")
         for name in ("gp_weight", "aux_critic_weight", "marginal_weight"):
-            value = getattr(self, name)
-            if not isinstance(value, numbers.Real) or not value >= 0:  # NaN too
-                raise ValueError(f"{name} must be a non-negative number, got {value!r}")
+            _check_non_negative(name, getattr(self, name))
         if not isinstance(self.mixed_precision, bool):
             raise ValueError(f"mixed_precision must be True or False, got "
                              f"{self.mixed_precision!r}")
@@ -633,8 +631,7 @@ class DGSynthesizer(BaseEstimator):
         if isinstance(epochs, bool) or not isinstance(epochs, numbers.Integral) or epochs < 1:
             raise DataError(f"epochs must be a positive integer, got {epochs!r}")
         weight = self.marginal_weight if marginal_weight is None else marginal_weight
-        if not isinstance(weight, numbers.Real) or not weight >= 0:  # NaN too
-            raise ValueError(f"marginal_weight must be a non-negative number, got {weight!r}")
+        _check_non_negative("marginal_weight", weight)
         seed = int(np.random.default_rng(random_state).integers(0, 2**31 - 1))
         self.attribute_history_ = refit_attribute_generator(self.model_, encoded, TrainingConfig(
             epochs=int(epochs), batch_size=self.batch_size, generator_lr=self.generator_lr,
@@ -1083,6 +1080,12 @@ class DGSynthesizer(BaseEstimator):
             raise DataError(f"{str(path)!r} holds an incomplete or inconsistent dgkeras model: "
                             f"{exc}") from exc
         return synth
+
+
+def _check_non_negative(name: str, value: Any) -> None:
+    """Raise ValueError naming ``name`` unless ``value`` is a real number >= 0 (not NaN)."""
+    if not isinstance(value, numbers.Real) or not value >= 0:  # NaN fails >= too
+        raise ValueError(f"{name} must be a non-negative number, got {value!r}")
 
 
 def lengths_from_flags(records: np.ndarray, max_len: int) -> np.ndarray:

@@ -660,7 +660,7 @@ def refit_attribute_generator(model: DoppelGANger, attributes: np.ndarray,
             g_loss = -tf.reduce_mean(critic(fake, training=True))
             if frequencies is not None:
                 g_loss += config.marginal_weight * marginal_divergence(
-                    tf.reduce_mean(tf.cast(fake, tf.float32), axis=0), frequencies)
+                    tf.reduce_mean(fake, axis=0), frequencies)
             to_differentiate = scaled_loss(g_loss, g_opt)
         g_opt.apply_gradients(zip(unscaled_gradients(tape, to_differentiate,
                                                      generator.trainable_variables, g_opt),

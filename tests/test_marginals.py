@@ -59,6 +59,14 @@ def test_gradient_on_a_dropped_value_does_not_fade():
     assert np.abs(tape.gradient(linear, logits)[:, 1].numpy()).max() < 1e-12
 
 
+def _drop_value(attribute_generator, index):
+    """Set the attribute logit at ``index`` to -30 (probability about 1e-13): the
+    generator no longer produces that value. Returns the output layer's bias."""
+    bias = attribute_generator.get_layer("attribute_out").bias
+    bias.assign(tf.tensor_scatter_nd_update(bias, [[index]], [-30.0]))
+    return bias
+
+
 def _trainer(marginal_weight):
     data, config = attribute_networks(critic_units=(32,))
     model = DoppelGANger(config)
@@ -72,8 +80,7 @@ def test_a_dropped_value_is_pulled_back_only_with_the_term(weight):
     trainer, data = _trainer(weight)
     outputs = trainer.model.config.attribute_outputs
     assert outputs[0].activation == "softmax" and outputs[0].dim == 3  # region: e, n, s
-    bias = trainer.model.attribute_generator.get_layer("attribute_out").bias
-    bias.assign(tf.tensor_scatter_nd_update(bias, [[0]], [-30.0]))  # value "e" dropped
+    bias = _drop_value(trainer.model.attribute_generator, 0)  # value "e"
     before = bias.numpy()[0]
     noise = np.random.default_rng(0).normal(size=(100, 5)).astype(np.float32)
     assert trainer.model.attribute_generator(noise).numpy()[:, 0].max() < 1e-10
@@ -120,8 +127,7 @@ def _with_a_dropped_value(fits, marginal_weight=0.0):
     """A copy of a one-step fit whose attribute generator never says region "e"."""
     synth = pickle.loads(fits[marginal_weight])
     e = synth.encoder_.attribute_columns_[0].categories.index("e")
-    bias = synth.model_.attribute_generator.get_layer("attribute_out").bias
-    bias.assign(tf.tensor_scatter_nd_update(bias, [[e]], [-30.0]))
+    bias = _drop_value(synth.model_.attribute_generator, e)
     assert "e" not in set(synth.sample(500, random_state=0)["region"])
     return synth, bias, e
 
