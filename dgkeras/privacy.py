@@ -1,6 +1,8 @@
 """Differential privacy: DP-SGD for the critics, accounting, membership inference.
 
-All of dgkeras' use of TensorFlow Privacy and dp-accounting lives here.
+The accounting calls dp-accounting; the Gaussian noise comes from
+:mod:`dgkeras.dp_noise` (drawn by dgkeras from the fit's seed, or by
+TensorFlow Privacy where it imports).
 
 Mechanism
     Only the critic and the auxiliary critic read real series; the
@@ -10,8 +12,8 @@ Mechanism
     Wasserstein and gradient-penalty terms, paired with one generated
     series). Each per-example gradient is clipped to L2 norm
     ``l2_norm_clip`` *jointly* over both critics, the clipped gradients are
-    summed, and TensorFlow Privacy's :class:`GaussianSumQuery` adds
-    N(0, (noise_multiplier * l2_norm_clip)^2) noise to the sum, which is then
+    summed, N(0, (noise_multiplier * l2_norm_clip)^2) noise is added to
+    every coordinate of the sum (:mod:`dgkeras.dp_noise`), and the sum is
     divided by the expected batch size. Clipping jointly makes each critic
     update one Gaussian mechanism of sensitivity ``l2_norm_clip`` (clipping
     the critics separately would be two mechanisms per update).
@@ -50,6 +52,7 @@ from typing import Callable, Dict, List, Optional, Sequence
 import numpy as np
 import pandas as pd
 
+from .dp_noise import add_gaussian_noise, resolve_noise_source
 from .exceptions import DataError
 from .metrics import nearest_distances
 
@@ -80,6 +83,8 @@ class DPSettings:
         Target delta.
     target_epsilon : float or None
         The epsilon asked for, when sigma was calibrated to it.
+    noise_source : {"dgkeras", "tf-privacy"}
+        Where the Gaussian noise is drawn (:mod:`dgkeras.dp_noise`).
     """
 
     noise_multiplier: float
@@ -90,6 +95,7 @@ class DPSettings:
     uses_per_step: int
     delta: float
     target_epsilon: Optional[float] = None
+    noise_source: str = "dgkeras"
 
     @property
     def step_noise_multiplier(self) -> float:
@@ -172,7 +178,7 @@ def compute_noise_multiplier(epsilon: float, delta: float, sampling_probability:
 def resolve_dp_settings(
     epsilon: Optional[float], delta: Optional[float], l2_norm_clip: float,
     noise_multiplier: Optional[float], n_series: int, batch_size: int, epochs: int,
-    critic_steps: int,
+    critic_steps: int, noise_source: str = "auto",
 ) -> Optional[DPSettings]:
     """Check the DP arguments of a fit and resolve them, or None without DP.
 
@@ -182,6 +188,8 @@ def resolve_dp_settings(
         The estimator's DP arguments.
     n_series, batch_size, epochs, critic_steps : int
         The fit's data size and schedule.
+    noise_source : {"auto", "dgkeras", "tf-privacy"}
+        Where the noise comes from (:func:`dgkeras.dp_noise.resolve_noise_source`).
 
     Returns
     -------
@@ -192,10 +200,11 @@ def resolve_dp_settings(
     ValueError
         On unsound settings: epsilon <= 0, delta outside (0, 1/n), a batch
         larger than the data set, a non-positive clip norm, both epsilon and
-        noise_multiplier given.
+        noise_multiplier given, a noise source that does not import.
     """
     if epsilon is None and noise_multiplier is None:
         return None
+    noise_source = resolve_noise_source(noise_source)
     if epsilon is not None and noise_multiplier is not None:
         raise ValueError("give either epsilon (sigma is then computed) or noise_multiplier, "
                          "not both")
@@ -226,7 +235,7 @@ def resolve_dp_settings(
         noise_multiplier = compute_noise_multiplier(epsilon, delta, q, steps, critic_steps)
     return DPSettings(float(noise_multiplier), float(l2_norm_clip), q, float(batch_size), steps,
                       int(critic_steps), float(delta),
-                      None if epsilon is None else float(epsilon))
+                      None if epsilon is None else float(epsilon), noise_source)
 
 
 def poisson_batches(n_series: int, sampling_probability: float, steps: int,
@@ -238,7 +247,7 @@ def poisson_batches(n_series: int, sampling_probability: float, steps: int,
 
 # ------------------------------------------------- the noised gradient
 def dp_sum_of_clipped_gradients(example_loss: Callable, examples: Sequence, variables: List,
-                                settings: DPSettings, noise_shares: int = 1):
+                                settings: DPSettings, noise_shares: int = 1, seed=None):
     """Noised sum of per-example gradients clipped jointly to ``l2_norm_clip``.
 
     Parameters
@@ -257,6 +266,9 @@ def dp_sum_of_clipped_gradients(example_loss: Callable, examples: Sequence, vari
         ``noise_multiplier * l2_norm_clip / sqrt(noise_shares)``, so the sum
         carries one draw of the full scale: noise is added once per global
         batch, however it is split.
+    seed : Tensor of shape (2,), optional
+        Stateless seed of this replica's noise, required by the ``"dgkeras"``
+        noise source; each replica of one update needs its own.
 
     Returns
     -------
@@ -265,7 +277,6 @@ def dp_sum_of_clipped_gradients(example_loss: Callable, examples: Sequence, vari
         expected batch size.
     """
     import tensorflow as tf
-    from tensorflow_privacy import GaussianSumQuery
 
     clip = settings.l2_norm_clip
 
@@ -287,9 +298,8 @@ def dp_sum_of_clipped_gradients(example_loss: Callable, examples: Sequence, vari
 
     batch = tf.shape(examples[0])[0]
     summed = tf.cond(batch > 0, clipped_sum, lambda: [tf.zeros_like(v) for v in variables])
-    query = GaussianSumQuery(l2_norm_clip=clip,
-                             stddev=settings.noise_multiplier * clip / noise_shares ** 0.5)
-    noised, _, _ = query.get_noised_result(summed, query.initial_global_state())
+    noised = add_gaussian_noise(summed, settings.noise_multiplier * clip / noise_shares ** 0.5,
+                                settings.noise_source, seed, clip)
     return [g / settings.expected_batch_size for g in noised]
 
 

@@ -1,4 +1,5 @@
-"""DP-SGD: clipping, noise scale, equivalence with the plain step, accounting, refusals, MIA."""
+"""DP-SGD: clipping, noise scale and sources, equivalence with the plain step, accounting,
+reproducibility, refusals, MIA."""
 
 import math
 import re
@@ -8,11 +9,9 @@ import pandas as pd
 import pytest
 import tensorflow as tf
 from conftest import SMALL, attribute_frame
-from tensorflow_privacy.privacy.analysis.compute_dp_sgd_privacy_lib import (
-    compute_dp_sgd_privacy_statement,
-)
 
 from dgkeras import DataError, DGSynthesizer
+from dgkeras.dp_noise import add_gaussian_noise, resolve_noise_source, tf_privacy_available
 from dgkeras.encoding import Encoder
 from dgkeras.gan import DoppelGANger, NetworkConfig
 from dgkeras.privacy import (
@@ -25,9 +24,20 @@ from dgkeras.privacy import (
 )
 from dgkeras.training import Trainer, TrainingConfig
 
+#: TensorFlow Privacy imports only on the tf-privacy stack (TensorFlow 2.15),
+#: where .ci/run runs these tests again.
+needs_tf_privacy = pytest.mark.skipif(not tf_privacy_available(),
+                                      reason="TensorFlow Privacy does not import on this stack")
+SOURCES = ["dgkeras", pytest.param("tf-privacy", marks=needs_tf_privacy)]
 
-def _settings(noise_multiplier, clip, expected_batch):
-    return DPSettings(noise_multiplier, clip, 0.1, float(expected_batch), 10, 1, 1e-5)
+
+def _settings(noise_multiplier, clip, expected_batch, source="dgkeras"):
+    return DPSettings(noise_multiplier, clip, 0.1, float(expected_batch), 10, 1, 1e-5,
+                      noise_source=source)
+
+
+def _seed(k):
+    return tf.constant([7, k], tf.int64)
 
 
 def test_per_example_gradients_are_clipped_jointly():
@@ -38,7 +48,8 @@ def test_per_example_gradients_are_clipped_jointly():
     def loss(example):
         return tf.reduce_sum(w * example) + b
 
-    grads = dp_sum_of_clipped_gradients(loss, (x,), [w, b], _settings(0.0, 1.5, 4))
+    grads = dp_sum_of_clipped_gradients(loss, (x,), [w, b], _settings(0.0, 1.5, 4),
+                                        seed=_seed(0))
     # Hand computation: the per-example gradient is (x_i, 1), norm sqrt(|x_i|^2 + 1).
     norms = np.sqrt((x.numpy() ** 2).sum(1) + 1)
     factors = np.minimum(1.0, 1.5 / norms)
@@ -48,23 +59,104 @@ def test_per_example_gradients_are_clipped_jointly():
     assert factors[0] < 1 and factors[1] == 1  # one example clipped, one not
 
 
-def test_noise_has_the_expected_scale_and_empty_batches_are_noise_only():
+@pytest.mark.parametrize("source", SOURCES)
+def test_noise_has_the_expected_scale_and_empty_batches_are_noise_only(source):
     w = tf.Variable(tf.zeros(40_000))
 
     def loss(example):
         return 0.0 * tf.reduce_sum(w * example)
 
-    settings = _settings(2.0, 0.5, 10)
-    grads = dp_sum_of_clipped_gradients(loss, (tf.ones((3, 40_000)),), [w], settings)
+    settings = _settings(2.0, 0.5, 10, source)
+    grads = dp_sum_of_clipped_gradients(loss, (tf.ones((3, 40_000)),), [w], settings,
+                                        seed=_seed(0))
     assert np.std(grads[0].numpy()) == pytest.approx(2.0 * 0.5 / 10, rel=0.03)
-    empty = dp_sum_of_clipped_gradients(loss, (tf.zeros((0, 40_000)),), [w], settings)
+    empty = dp_sum_of_clipped_gradients(loss, (tf.zeros((0, 40_000)),), [w], settings,
+                                        seed=_seed(1))
     assert np.std(empty[0].numpy()) == pytest.approx(0.1, rel=0.03)
-    # Split over 4 replicas, each adds half the standard deviation: the four shares,
-    # summed by the all-reduce, carry one draw of the full scale.
+    # Split over 4 replicas (each with its own seed), each adds half the standard
+    # deviation: the four shares, summed by the all-reduce, carry one draw of the full scale.
     shares = [dp_sum_of_clipped_gradients(loss, (tf.ones((1, 40_000)),), [w], settings,
-                                          noise_shares=4)[0].numpy() for _ in range(4)]
+                                          noise_shares=4, seed=_seed(2 + r))[0].numpy()
+              for r in range(4)]
     assert np.std(shares[0]) == pytest.approx(0.1 / 2, rel=0.03)
     assert np.std(np.sum(shares, axis=0)) == pytest.approx(0.1, rel=0.03)
+
+
+def _noise_std(source, n=100_000, stddev=0.7):
+    zeros = [tf.zeros(n // 2), tf.zeros((n // 4, 2))]
+    noised = add_gaussian_noise(zeros, stddev, source, seed=_seed(3))
+    return float(np.std(np.concatenate([t.numpy().ravel() for t in noised])))
+
+
+@pytest.mark.parametrize("source", SOURCES)
+def test_each_noise_source_draws_the_stated_scale(source):
+    assert _noise_std(source) == pytest.approx(0.7, rel=0.01)
+
+
+@needs_tf_privacy
+def test_both_noise_sources_give_the_same_scale_and_the_same_accounting():
+    assert _noise_std("dgkeras") == pytest.approx(_noise_std("tf-privacy"), rel=0.01)
+    df, schema = attribute_frame(n_series=40, length=4)
+    fits = [DGSynthesizer(epochs=2, batch_size=10, epsilon=2.0, dp_noise_source=source,
+                          random_state=0, **SMALL).fit(df, schema)
+            for source in ("dgkeras", "tf-privacy")]
+    assert [f.dp_settings_.noise_source for f in fits] == ["dgkeras", "tf-privacy"]
+    assert fits[0].noise_multiplier_ == fits[1].noise_multiplier_
+    assert fits[0].epsilon_ == fits[1].epsilon_
+
+
+def test_seeded_noise_depends_on_the_seed_alone():
+    def draw(k):
+        return add_gaussian_noise([tf.zeros(1000)], 1.0, "dgkeras", seed=_seed(k))[0].numpy()
+
+    np.testing.assert_array_equal(draw(4), draw(4))
+    assert np.corrcoef(draw(4), draw(5))[0, 1] < 0.1
+    # Each tensor of one call draws its own stream.
+    a, b = add_gaussian_noise([tf.zeros(1000), tf.zeros(1000)], 1.0, "dgkeras", seed=_seed(4))
+    assert np.corrcoef(a.numpy(), b.numpy())[0, 1] < 0.1
+    with pytest.raises(ValueError, match="pass seed"):
+        add_gaussian_noise([tf.zeros(3)], 1.0, "dgkeras")
+
+
+def _weights(synth):
+    return [w for ws in synth.model_.get_weights().values() for w in ws]
+
+
+def test_dp_fit_is_reproduced_bit_for_bit_from_its_seed():
+    df, schema = attribute_frame(n_series=40, length=4)
+
+    def fit(random_state):
+        return DGSynthesizer(epochs=3, batch_size=10, noise_multiplier=1.0,
+                             dp_noise_source="dgkeras", random_state=random_state,
+                             **SMALL).fit(df, schema)
+
+    first, second, other = fit(0), fit(0), fit(1)
+    assert first.dp_settings_.noise_source == "dgkeras"
+    pd.testing.assert_series_equal(first.history_["generator_loss"],
+                                   second.history_["generator_loss"], check_exact=True)
+    for a, b in zip(_weights(first), _weights(second)):
+        np.testing.assert_array_equal(a, b)
+    pd.testing.assert_frame_equal(first.sample(30, random_state=2),
+                                  second.sample(30, random_state=2), check_exact=True)
+    assert not all(np.array_equal(a, b) for a, b in zip(_weights(first), _weights(other)))
+
+
+@needs_tf_privacy
+def test_tf_privacy_noise_is_not_reproducible():
+    # Why the seeded source exists: the same seed, two different fits.
+    df, schema = attribute_frame(n_series=40, length=4)
+    fits = [DGSynthesizer(epochs=2, batch_size=10, noise_multiplier=1.0,
+                          dp_noise_source="tf-privacy", random_state=0, **SMALL).fit(df, schema)
+            for _ in range(2)]
+    assert not all(np.array_equal(a, b) for a, b in zip(_weights(fits[0]), _weights(fits[1])))
+
+
+def test_auto_noise_source_is_tf_privacy_exactly_where_it_imports():
+    assert resolve_noise_source("auto") == ("tf-privacy" if tf_privacy_available() else "dgkeras")
+    assert resolve_noise_source("dgkeras") == "dgkeras"
+    if not tf_privacy_available():
+        with pytest.raises(ValueError, match=r'pip install "dgkeras\[tf-privacy\]"'):
+            resolve_noise_source("tf-privacy")
 
 
 def _trainer(data, encoder, dp):
@@ -119,8 +211,13 @@ def test_noise_multiplier_decreases_as_epsilon_grows():
     assert all(a > b for a, b in zip(sigmas, sigmas[1:]))
 
 
+@needs_tf_privacy
 @pytest.mark.parametrize("critic_steps", [1, 3])
 def test_epsilon_matches_tensorflow_privacy_statement(critic_steps):
+    from tensorflow_privacy.privacy.analysis.compute_dp_sgd_privacy_lib import (
+        compute_dp_sgd_privacy_statement,
+    )
+
     settings = resolve_dp_settings(2.0, 1e-4, 1.0, None, n_series=600, batch_size=100,
                                    epochs=20, critic_steps=critic_steps)
     statement = compute_dp_sgd_privacy_statement(
@@ -140,6 +237,8 @@ def test_epsilon_matches_tensorflow_privacy_statement(critic_steps):
     (dict(epsilon=1.0, noise_multiplier=1.0), "either epsilon .* or noise_multiplier"),
     (dict(epsilon=1.0, l2_norm_clip=0.0), "l2_norm_clip must be a positive number"),
     (dict(noise_multiplier=-0.5), "noise_multiplier must be >= 0"),
+    (dict(epsilon=1.0, dp_noise_source="numpy"), "dp_noise_source must be one of 'auto', "
+                                                 "'dgkeras', 'tf-privacy', got 'numpy'"),
 ])
 def test_unsound_settings_are_refused(kwargs, message):
     df, schema = attribute_frame(n_series=30, length=3)
