@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import inspect
 import numbers
 import os
 import warnings
@@ -33,6 +34,7 @@ from .callbacks import CallbackList, ProgressBar, TensorBoardLogger
 from .checkpoints import Checkpointer, fingerprint
 from .cleaning import prepare_frame
 from .conditional import complete_attributes
+from .dp_noise import check_noise_source
 from .encoding import Encoder
 from .exceptions import DataError, TrainingDivergedError
 from .gan import DoppelGANger, NetworkConfig
@@ -193,6 +195,14 @@ class DGSynthesizer(BaseEstimator):
     noise_multiplier : float or None, default=None
         Give the DP-SGD noise multiplier directly instead of ``epsilon``;
         ``epsilon_`` then reports what it spends.
+    dp_noise_source : {"auto", "dgkeras", "tf-privacy"}, default="auto"
+        Where DP-SGD's Gaussian noise is drawn: by dgkeras from the fit's
+        seed (a DP fit is then reproducible from ``random_state``), or by
+        TensorFlow Privacy's ``GaussianSumQuery`` (not reproducible; imports
+        only on the ``dgkeras[tf-privacy]`` stack, TensorFlow 2.15 on Python
+        3.10/3.11). "auto" takes TensorFlow Privacy where it imports. Same
+        distribution and accounting either way (see :mod:`dgkeras.dp_noise`);
+        ``dp_settings_.noise_source`` says which a fit used.
     callbacks : list, optional
         Keras-style callbacks: objects with ``on_train_begin(logs)``,
         ``on_epoch_end(epoch, logs)`` and/or ``on_train_end(logs)`` (see
@@ -298,6 +308,7 @@ class DGSynthesizer(BaseEstimator):
         delta: Optional[float] = None,
         l2_norm_clip: float = 1.0,
         noise_multiplier: Optional[float] = None,
+        dp_noise_source: str = "auto",
         callbacks: Optional[Sequence[Any]] = None,
         log_dir: Optional[str] = None,
         checkpoint_dir: Optional[str] = None,
@@ -341,6 +352,7 @@ class DGSynthesizer(BaseEstimator):
         self.delta = delta
         self.l2_norm_clip = l2_norm_clip
         self.noise_multiplier = noise_multiplier
+        self.dp_noise_source = dp_noise_source
         self.callbacks = callbacks
         self.log_dir = log_dir
         self.checkpoint_dir = checkpoint_dir
@@ -371,8 +383,9 @@ class DGSynthesizer(BaseEstimator):
             there is one; otherwise start afresh). The data and parameters
             must be those of the interrupted fit; the result then matches an
             uninterrupted fit with the same ``random_state`` (up to
-            floating-point reordering; not under DP, whose noise TF Privacy
-            draws from an unseeded source).
+            floating-point reordering; under DP only with
+            ``dp_noise_source="dgkeras"``, as TensorFlow Privacy draws its
+            noise from an unseeded source).
 
         Returns
         -------
@@ -408,7 +421,7 @@ class DGSynthesizer(BaseEstimator):
         critic_steps = self._critic_steps()
         dp = resolve_dp_settings(self.epsilon, self.delta, self.l2_norm_clip,
                                  self.noise_multiplier, data.n_series, self.batch_size,
-                                 self.epochs, critic_steps)
+                                 self.epochs, critic_steps, self.dp_noise_source)
         seed = int(np.random.default_rng(self.random_state).integers(0, 2**31 - 1))
         config = NetworkConfig(
             attribute_outputs=encoder.attribute_outputs,
@@ -545,6 +558,7 @@ class DGSynthesizer(BaseEstimator):
             raise ValueError(f"ema_decay must be None or lie in [0, 1), got {self.ema_decay!r}")
         for name in ("gp_weight", "aux_critic_weight", "marginal_weight"):
             _check_non_negative(name, getattr(self, name))
+        check_noise_source(self.dp_noise_source)
         if not isinstance(self.mixed_precision, bool):
             raise ValueError(f"mixed_precision must be True or False, got "
                              f"{self.mixed_precision!r}")
@@ -1003,8 +1017,16 @@ class DGSynthesizer(BaseEstimator):
         model = DoppelGANger(NetworkConfig.from_dict(meta["network"]))
         model.set_weights(weights)
         dp = meta["dp_settings_"]
+        if dp is not None:
+            # Models saved before the noise source was recorded had TensorFlow Privacy's.
+            dp = DPSettings(**{"noise_source": "tf-privacy", **dp})
         self._set_fitted(encoder, model, pd.DataFrame(meta["history"]),
-                         n_series=meta["n_series_"], dp=None if dp is None else DPSettings(**dp))
+                         n_series=meta["n_series_"], dp=dp)
+
+    @classmethod
+    def _default_params(cls) -> Dict[str, Any]:
+        return {name: parameter.default for name, parameter in
+                inspect.signature(cls.__init__).parameters.items() if name != "self"}
 
     def __getstate__(self) -> Dict[str, Any]:
         # Only plain data is pickled (parameters, JSON-able state, numpy
@@ -1024,6 +1046,8 @@ class DGSynthesizer(BaseEstimator):
         meta = state.pop("_fitted_meta", None)
         weights = state.pop("_weights", None)
         state.pop("_dgkeras_version", None)
+        # A pickle from a version without some parameter gets its default.
+        self.__dict__.update(self._default_params())
         self.__dict__.update(state)
         if meta is not None:
             self._restore_fitted(meta, weights)

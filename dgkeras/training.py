@@ -33,6 +33,9 @@ _NORM_EPS = 1e-8
 HISTORY_COLUMNS = ["critic_loss", "aux_critic_loss", "generator_loss", "seconds"]
 #: Seeds per step of the stateless noise: (seed, step * _DRAWS_PER_STEP + draw).
 _DRAWS_PER_STEP = 1024
+#: The draw of a step whose seed the DP-SGD noise is folded from (by critic
+#: update and replica); the other draws of a step stay far below it.
+_DP_NOISE_DRAW = _DRAWS_PER_STEP - 1
 
 
 @dataclass
@@ -262,6 +265,18 @@ class Trainer:
     def _uniform(self, batch: tf.Tensor, step: tf.Tensor, draw: int) -> tf.Tensor:
         return tf.random.stateless_uniform((batch, 1), self._seed(step, draw))
 
+    def _dp_noise_seed(self, step: tf.Tensor, draw: int) -> tf.Tensor:
+        """Seed of this replica's DP-SGD noise in the critic update at ``draw``.
+
+        Each replica adds its own share of the noise, so the replica id is
+        folded in: equal shares would add up to R times one draw, not one
+        draw of the full scale.
+        """
+        context = tf.distribute.get_replica_context()
+        replica = 0 if context is None else context.replica_id_in_sync_group
+        fold = tf.random.experimental.stateless_fold_in
+        return fold(fold(self._seed(step, _DP_NOISE_DRAW), draw), replica)
+
     # ------------------------------------------------------------- critics
     def critic_gradients(self, real_attributes, real_minmax, real_records, positions,
                          global_size, step, draw: int = 0
@@ -309,7 +324,7 @@ class Trainer:
             grads = dp_sum_of_clipped_gradients(
                 example_loss, (real_in, fake_in, t, real_aux_in, fake_aux_in, t_aux),
                 self.critic_variables + self.aux_critic_variables, cfg.dp,
-                noise_shares=self.replicas)
+                noise_shares=self.replicas, seed=self._dp_noise_seed(step, draw))
             nan = tf.constant(float("nan"))
             return grads[:n_critic], grads[n_critic:], {"critic_loss": nan,
                                                         "aux_critic_loss": nan}
