@@ -58,6 +58,13 @@ class TrainingConfig:
     marginal_weight: float = 0.0
 
 
+_LossScaleOptimizer = tf.keras.mixed_precision.LossScaleOptimizer
+# Keras 2 (TensorFlow 2.15) scales with get_scaled_loss and wants gradients
+# unscaled by get_unscaled_gradients before apply_gradients; Keras 3 scales
+# with scale_loss and unscales inside apply_gradients.
+_KERAS_2_LOSS_SCALING = hasattr(_LossScaleOptimizer, "get_scaled_loss")
+
+
 def make_adam(learning_rate: float, beta_1: float,
               mixed_precision: bool = False) -> tf.keras.optimizers.Optimizer:
     """Adam, wrapped for loss scaling when the networks compute in float16.
@@ -68,22 +75,25 @@ def make_adam(learning_rate: float, beta_1: float,
     """
     optimizer = tf.keras.optimizers.Adam(learning_rate, beta_1=beta_1)
     if mixed_precision:
-        return tf.keras.mixed_precision.LossScaleOptimizer(optimizer)
+        return _LossScaleOptimizer(optimizer)
     return optimizer
 
 
 def scaled_loss(loss: tf.Tensor, optimizer: tf.keras.optimizers.Optimizer) -> tf.Tensor:
     """The loss to differentiate: scaled up under loss scaling (call inside the tape)."""
-    if isinstance(optimizer, tf.keras.mixed_precision.LossScaleOptimizer):
+    if not isinstance(optimizer, _LossScaleOptimizer):
+        return loss
+    if _KERAS_2_LOSS_SCALING:
         return optimizer.get_scaled_loss(loss)
-    return loss
+    return optimizer.scale_loss(loss)
 
 
-def unscaled_gradients(tape: tf.GradientTape, loss: tf.Tensor, variables,
+def gradients_to_apply(tape: tf.GradientTape, loss: tf.Tensor, variables,
                        optimizer: tf.keras.optimizers.Optimizer) -> List[tf.Tensor]:
-    """Gradients of the loss from :func:`scaled_loss`, scaled back down."""
+    """Gradients of the loss from :func:`scaled_loss`, as ``optimizer.apply_gradients``
+    takes them: unscaled here under Keras 2, by the optimizer itself under Keras 3."""
     grads = tape.gradient(loss, variables)
-    if isinstance(optimizer, tf.keras.mixed_precision.LossScaleOptimizer):
+    if _KERAS_2_LOSS_SCALING and isinstance(optimizer, _LossScaleOptimizer):
         return optimizer.get_unscaled_gradients(grads)
     return grads
 
@@ -333,7 +343,7 @@ class Trainer:
             critic_loss = tf.reduce_sum(critic_example_losses(
                 model.critic, real_in, fake_in, t, cfg.gp_weight)) / denominator
             to_differentiate = scaled_loss(critic_loss, self.critic_optimizer)
-        critic_grads = unscaled_gradients(tape, to_differentiate, self.critic_variables,
+        critic_grads = gradients_to_apply(tape, to_differentiate, self.critic_variables,
                                           self.critic_optimizer)
         aux_grads: List[tf.Tensor] = []
         aux_loss = tf.constant(0.0)
@@ -343,7 +353,7 @@ class Trainer:
                     model.aux_critic, real_aux_in, fake_aux_in, t_aux,
                     cfg.gp_weight)) / denominator
                 to_differentiate = scaled_loss(aux_loss, self.aux_critic_optimizer)
-            aux_grads = unscaled_gradients(tape, to_differentiate, self.aux_critic_variables,
+            aux_grads = gradients_to_apply(tape, to_differentiate, self.aux_critic_variables,
                                            self.aux_critic_optimizer)
         return critic_grads, aux_grads, {"critic_loss": critic_loss, "aux_critic_loss": aux_loss}
 
@@ -380,7 +390,7 @@ class Trainer:
                 loss += cfg.marginal_weight * marginal_divergence(
                     shares / self.batch_size, self._frequencies) / self.replicas
             to_differentiate = scaled_loss(loss, self.generator_optimizer)
-        grads = unscaled_gradients(tape, to_differentiate, self.generator_variables,
+        grads = gradients_to_apply(tape, to_differentiate, self.generator_variables,
                                    self.generator_optimizer)
         self.generator_optimizer.apply_gradients(zip(grads, self.generator_variables))
         return loss
@@ -667,7 +677,7 @@ def refit_attribute_generator(model: DoppelGANger, attributes: np.ndarray,
                 loss = tf.reduce_mean(critic_example_losses(critic, real, fake, t,
                                                             config.gp_weight))
                 to_differentiate = scaled_loss(loss, c_opt)
-            c_opt.apply_gradients(zip(unscaled_gradients(tape, to_differentiate,
+            c_opt.apply_gradients(zip(gradients_to_apply(tape, to_differentiate,
                                                          critic.trainable_variables, c_opt),
                                       critic.trainable_variables))
         with tf.GradientTape() as tape:
@@ -677,7 +687,7 @@ def refit_attribute_generator(model: DoppelGANger, attributes: np.ndarray,
                 g_loss += config.marginal_weight * marginal_divergence(
                     tf.reduce_mean(fake, axis=0), frequencies)
             to_differentiate = scaled_loss(g_loss, g_opt)
-        g_opt.apply_gradients(zip(unscaled_gradients(tape, to_differentiate,
+        g_opt.apply_gradients(zip(gradients_to_apply(tape, to_differentiate,
                                                      generator.trainable_variables, g_opt),
                                   generator.trainable_variables))
         return loss, g_loss
