@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from .encoding import series_order
-from .exceptions import DataError
+from .exceptions import DataError, series_label
 from .schema import CATEGORICAL, Schema
 
 INVALID_SERIES = ("error", "drop")
@@ -106,7 +106,7 @@ def _check_category_counts(df: pd.DataFrame, schema: Schema, max_categories: int
 
 
 def _series_name(schema: Schema, key) -> str:
-    return "the single series" if schema.id_column is None else f"series {key!r}"
+    return "the single series" if schema.id_column is None else series_label(key)
 
 
 def _drop_unfillable_series(df: pd.DataFrame, schema: Schema, invalid_series: str

@@ -15,7 +15,7 @@ from typing import Any, Dict, List, Optional, Tuple
 import numpy as np
 import pandas as pd
 
-from .exceptions import DataError
+from .exceptions import DataError, plain
 
 ZERO_ONE = "zero_one"
 MINUS_ONE_ONE = "minus_one_one"
@@ -156,7 +156,7 @@ class CategoricalColumn:
         if (codes < 0).any() and handle_unknown != "ignore":
             bad = values.to_numpy(dtype=object)[codes < 0][0]
             raise DataError(
-                f"column {self.name!r}{where} has value {bad!r}, which is not one of the "
+                f"column {self.name!r}{where} has value {plain(bad)!r}, which is not one of the "
                 f"{self.dim} categories seen in training"
             )
         return codes
@@ -309,7 +309,7 @@ class ContinuousColumn:
         outside = ~((numbers >= self.min) & (numbers <= self.max))
         if outside.any():
             raise DataError(
-                f"column {self.name!r}{where} has value {values.to_numpy()[outside][0]!r} "
+                f"column {self.name!r}{where} has value {plain(values.to_numpy()[outside][0])!r} "
                 f"outside the training range [{self.min}, {self.max}]"
             )
 

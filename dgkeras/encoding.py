@@ -39,7 +39,7 @@ from .columns import (
     output_space_affine,
     to_output_space,
 )
-from .exceptions import DataError
+from .exceptions import DataError, series_label
 from .schema import Schema
 from .timing import LearnedTime
 
@@ -303,8 +303,9 @@ class Encoder:
                 raise DataError(f"max_sequence_len must be a positive integer, got {max_len!r}")
             if longest > max_len:
                 raise DataError(
-                    f"series {ids[int(np.argmax(lengths))]!r} has {longest} records, more than "
-                    f"max_sequence_len={max_len}; raise max_sequence_len or shorten the series"
+                    f"{series_label(ids[int(np.argmax(lengths))])} has {longest} records, more "
+                    f"than max_sequence_len={max_len}; raise max_sequence_len or shorten the "
+                    "series"
                 )
         self.max_len_ = int(max_len)
         self.sample_len_ = choose_sample_len(self.max_len_, self.sample_len)

@@ -1,4 +1,8 @@
-"""Exceptions raised by dgkeras."""
+"""Exceptions raised by dgkeras, and how their messages name series and values."""
+
+from typing import Any
+
+import numpy as np
 
 
 class DataError(ValueError):
@@ -8,6 +12,19 @@ class DataError(ValueError):
     offending value can be found in the user's own data.
     """
 
+
+def plain(value: Any) -> Any:
+    """``value`` as a plain Python object where it is a NumPy scalar.
+
+    Messages show keys and values with ``repr``, and under NumPy 2 a NumPy
+    scalar's repr is ``np.int64(101)``, not the ``101`` of the user's data.
+    """
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def series_label(key: Any) -> str:
+    """How a message names one series: ``series 101`` or ``series 'home-7'``."""
+    return f"series {plain(key)!r}"
 
 
 class TrainingDivergedError(RuntimeError):

@@ -19,7 +19,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 import numpy as np
 import pandas as pd
 
-from .exceptions import DataError
+from .exceptions import DataError, series_label
 from .schema import Schema, infer_kind
 
 
@@ -74,7 +74,8 @@ def from_wide(
                     -1)
     empty = np.flatnonzero(last < 0)
     if len(empty):
-        raise DataError(f"from_wide: series {frame[id_column].iloc[empty[0]]!r} has no values")
+        raise DataError(f"from_wide: {series_label(frame[id_column].iloc[empty[0]])} has no "
+                        "values")
     keep = np.arange(len(steps))[None, :] <= last[:, None]
     rows, cols = np.nonzero(keep)
     long = pd.DataFrame({id_column: frame[id_column].to_numpy()[rows]})

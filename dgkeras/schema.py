@@ -15,7 +15,7 @@ from typing import Any, Dict, Mapping, Optional
 import numpy as np
 import pandas as pd
 
-from .exceptions import DataError
+from .exceptions import DataError, plain, series_label
 
 CATEGORICAL = "categorical"
 CONTINUOUS = "continuous"
@@ -271,7 +271,7 @@ class Schema:
                 bad = varying.index[varying[column] > 1]
                 if len(bad):
                     raise DataError(
-                        f"attribute column {column!r} varies within series {bad[0]!r} "
+                        f"attribute column {column!r} varies within {series_label(bad[0])} "
                         f"(and {len(bad) - 1} other series); attributes must be constant "
                         "within a series, or be declared as features"
                     )
@@ -303,7 +303,7 @@ def _first_rows(mask: pd.Series, k: int = 3) -> list:
 def _series_of(mask: pd.Series, series: Optional[pd.Series]) -> str:
     if series is None:
         return "the single series"
-    return f"series {series[mask].iloc[0]!r}"
+    return series_label(series[mask].iloc[0])
 
 
 def _check_values(values: pd.Series, column: str, kind: str, series: Optional[pd.Series],
@@ -324,7 +324,7 @@ def _check_values(values: pd.Series, column: str, kind: str, series: Optional[pd
             where = bad if bad.any() else pd.Series(True, index=values.index)
             raise DataError(
                 f"continuous column {column!r} holds non-numeric values "
-                f"(dtype {values.dtype}, e.g. {values[where].iloc[0]!r} in "
+                f"(dtype {values.dtype}, e.g. {plain(values[where].iloc[0])!r} in "
                 f"{_series_of(where, series)}); convert it to numbers or declare it categorical"
             )
         values = numeric
@@ -350,5 +350,5 @@ def _check_time(df: pd.DataFrame, column: str, series: Optional[pd.Series]) -> N
     if duplicated.any():
         raise DataError(
             f"time column {column!r} has duplicated timestamps within "
-            f"{_series_of(duplicated, series)}, e.g. {times[duplicated].iloc[0]!r}"
+            f"{_series_of(duplicated, series)}, e.g. {plain(times[duplicated].iloc[0])!r}"
         )

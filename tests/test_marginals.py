@@ -86,7 +86,8 @@ def test_a_dropped_value_is_pulled_back_only_with_the_term(weight):
     assert trainer.model.attribute_generator(noise).numpy()[:, 0].max() < 1e-10
     trainer.fit(data.attributes, data.minmax, data.features)  # one step of 30 series
     moved = bias.numpy()[0] - before
-    assert categorical_frequencies(data.attributes, outputs)[0] > 0.2
+    # The value is in the data: 6 of 30 series, 0.2 as float32.
+    assert categorical_frequencies(data.attributes, outputs)[0] >= np.float32(0.2)
     if weight:
         # Adam's first step is learning_rate * sign(gradient): a full step up.
         assert moved == pytest.approx(1e-3, rel=0.05)
