@@ -101,9 +101,22 @@ class TensorBoardLogger:
     ----------
     log_dir : str or path-like
         Event-file folder; view with ``tensorboard --logdir log_dir``.
+
+    Raises
+    ------
+    ImportError
+        If TensorBoard is not installed (``pip install "dgkeras[tensorboard]"``).
     """
 
     def __init__(self, log_dir: Any) -> None:
+        try:
+            import tensorboard  # noqa: F401
+        except ImportError as exc:
+            # tf.summary writes through TensorBoard, which TensorFlow 2.16+
+            # no longer installs; fail before training rather than after an epoch.
+            raise ImportError(
+                "log_dir writes TensorBoard event files, which needs TensorBoard: "
+                "pip install \"dgkeras[tensorboard]\"") from exc
         import tensorflow as tf
 
         self._tf = tf

@@ -2,6 +2,7 @@
 
 import io
 import re
+import sys
 
 import numpy as np
 import pytest
@@ -91,6 +92,18 @@ def test_log_dir_holds_tensorboard_scalars(tmp_path):
     steps, values = zip(*scalars["generator_loss"])
     assert steps == (1, 2, 3)
     np.testing.assert_allclose(values, synth.history_["generator_loss"], rtol=1e-6)
+
+
+def test_log_dir_without_tensorboard_is_refused_before_training(tmp_path, monkeypatch):
+    # TensorFlow 2.16+ does not install TensorBoard, which writes the event files.
+    monkeypatch.setitem(sys.modules, "tensorboard", None)
+    df, schema = attribute_frame()
+    epochs = []
+    callback = tf.keras.callbacks.LambdaCallback(on_epoch_end=lambda e, logs: epochs.append(e))
+    refusal = r'needs TensorBoard: pip install "dgkeras\[tensorboard\]"'
+    with pytest.raises(ImportError, match=refusal):
+        _synth(epochs=3, log_dir=str(tmp_path / "runs"), callbacks=[callback]).fit(df, schema)
+    assert epochs == [] and not (tmp_path / "runs").exists()
 
 
 def _assert_same_training(got, expected, atol):
