@@ -11,6 +11,7 @@ import zipfile
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import DATA, attribute_frame
 
 from dgkeras import DataError, DGSynthesizer
 from dgkeras.persistence import FORMAT_VERSION, read_model_file
@@ -63,8 +64,12 @@ def test_save_load_in_fresh_process_without_pickle(fitted_mixed, tmp_path):
         import pickle
         def refuse(*args, **kwargs):
             raise AssertionError("pickle used while loading")
+        class RefusingUnpickler(pickle.Unpickler):
+            # A class, not a function: Keras 3 subclasses pickle.Unpickler at import.
+            def __init__(self, *args, **kwargs):
+                refuse()
         pickle.load = pickle.loads = refuse
-        pickle.Unpickler = refuse
+        pickle.Unpickler = RefusingUnpickler
         from dgkeras import DGSynthesizer
         synth = DGSynthesizer.load("model.dgk")
         synth.sample(25, random_state=3).to_csv("sample.csv", index=False)
@@ -136,3 +141,29 @@ def test_save_before_fit_raises():
     with pytest.raises(NotFittedError):
         DGSynthesizer().save("never-written.dgk")
     assert not os.path.exists("never-written.dgk")
+
+
+def _assert_same_sample(got, expected_csv, like):
+    expected = pd.read_csv(expected_csv)
+    assert list(got.columns) == list(expected.columns)
+    assert got.dtypes.to_dict() == like.dtypes.to_dict()
+    for column in ["id", "t", "region", "premium", "size"]:
+        assert got[column].tolist() == expected[column].tolist(), column
+    np.testing.assert_allclose(got["usage"], expected["usage"], rtol=1e-5)
+
+
+def test_files_written_on_the_tensorflow_2_15_stack_load_and_sample_the_same():
+    """tests/data/tf215_* were written with Keras 2 and NumPy 1 (make_stack_fixture.py)."""
+    df = attribute_frame()[0]
+    saved = DGSynthesizer.load(DATA / "tf215_model.dgk")
+    pickled = pickle.loads((DATA / "tf215_model.pkl").read_bytes())
+    for synth in (saved, pickled):
+        _assert_same_sample(synth.sample(20, random_state=5), DATA / "tf215_sample.csv", df)
+        assert synth.n_series_ == 30 and len(synth.history_) == 3
+        # Parameters added since then get their defaults.
+        assert synth.get_params()["dp_noise_source"] == "auto"
+    assert saved.get_params() == pickled.get_params()
+    private = DGSynthesizer.load(DATA / "tf215_dp_model.dgk")
+    _assert_same_sample(private.sample(20, random_state=5), DATA / "tf215_dp_sample.csv", df)
+    assert private.dp_settings_.noise_source == "tf-privacy"
+    assert private.noise_multiplier_ == 1.0 and private.epsilon_ > 0
