@@ -15,8 +15,14 @@ generate_only_series_per_s (the networks alone) and peak_rss_mb.
 
     python benchmarks/speed.py                       # both workloads, dgkeras only
     python benchmarks/speed.py --peer --rounds 3     # alternate with the peer, print ratios
+    python benchmarks/speed.py --against /tmp/tf215/bin/python --rounds 3
+                                                     # alternate with another stack's Python
     python benchmarks/speed.py --memory              # 50,000 x 550 fit, 1M-series streaming
     python benchmarks/speed.py --mixed-precision     # float16 hidden layers (for GPUs)
+
+--against runs the same measurement of this checkout's dgkeras under another interpreter
+(e.g. a venv made with pip install ".[tf-privacy]": TensorFlow 2.15, Keras 2, NumPy 1);
+fit_wall_s is fit() from call to return, tracing and encoding included.
 
 --peer needs the peer's venv (bash shared/bench/setup_peer.sh; default /tmp/peer-venv) and
 the peer script (--peer-script, default ../shared/bench/peer_dgan.py from the repository).
@@ -37,7 +43,7 @@ import time
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 DEFAULT_PEER_SCRIPT = ROOT.parent / "shared" / "bench" / "peer_dgan.py"
-FIGURES = ("train_steps_per_s", "sample_series_per_s", "peak_rss_mb")
+FIGURES = ("fit_wall_s", "train_steps_per_s", "sample_series_per_s", "peak_rss_mb")
 #: Our figure -> the peer's figure it is compared with. The peer's sampling figure
 #: times generate_numpy (decoded arrays); ours is timed three ways: to a DataFrame
 #: in the training columns and dtypes (sample), to decoded arrays like the peer's
@@ -105,7 +111,9 @@ def run_worker(args: argparse.Namespace) -> None:
                           mixed_precision=args.mixed_precision,
                           steps_per_call=args.steps_per_call,
                           random_state=0)
+    start = time.perf_counter()
     synth.fit(df, schema)
+    print(f"fit_wall_s={time.perf_counter() - start:.2f}")
     del df
     seconds = synth.history_["seconds"].to_numpy()
     steps_per_epoch = n // 100
@@ -157,9 +165,12 @@ def _run(command, env=None) -> dict:
     return _parse(result.stdout)
 
 
-def ours(workload: str, epochs: int, extra=()) -> dict:
-    return _run([sys.executable, __file__, "--worker", workload, "--epochs", str(epochs),
-                 *extra])
+def ours(workload: str, epochs: int, extra=(), python: str = sys.executable) -> dict:
+    # This checkout's dgkeras first on the path, whichever interpreter runs it.
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        [str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])}
+    return _run([python, __file__, "--worker", workload, "--epochs", str(epochs), *extra],
+                env=env)
 
 
 def peer(workload: str, epochs: int, python: str, script: str) -> dict:
@@ -179,6 +190,8 @@ def main() -> None:
     parser.add_argument("--peer-python", default=os.environ.get("PEER_VENV", "/tmp/peer-venv")
                         + "/bin/python")
     parser.add_argument("--peer-script", default=str(DEFAULT_PEER_SCRIPT))
+    parser.add_argument("--against", metavar="PYTHON",
+                        help="alternate runs with dgkeras under this interpreter (another stack)")
     parser.add_argument("--memory", action="store_true",
                         help="fit 50,000 x 550 x 1 and stream 1,000,000 series to parquet")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
@@ -202,38 +215,51 @@ def main() -> None:
               f"{stream['stream_seconds']:.0f} s, {stream['stream_file_mb']:.0f} MB file, "
               f"peak RSS {stream['peak_rss_mb']:.0f} MB")
         return
+    if args.peer and args.against:
+        parser.error("--peer and --against are alternatives")
+    other = "peer" if args.peer else "other stack" if args.against else None
     workloads = ["wwt-shape", "mba"] if args.workload == "all" else [args.workload]
     for workload in workloads:
-        results = {"dgkeras": [], "peer": []}
-        for round_ in range(args.rounds if args.peer else 1):
+        results = {"dgkeras": [], other: []}
+        for round_ in range(args.rounds if other else 1):
             options = ["--steps-per-call", str(args.steps_per_call)]
             if args.mixed_precision:
                 options.append("--mixed-precision")
             results["dgkeras"].append(ours(workload, args.epochs, options))
             print(f"[{workload} round {round_ + 1}] dgkeras {results['dgkeras'][-1]}", flush=True)
             if args.peer:
-                results["peer"].append(peer(workload, args.epochs, args.peer_python,
-                                            args.peer_script))
-                print(f"[{workload} round {round_ + 1}] peer    {results['peer'][-1]}",
+                results[other].append(peer(workload, args.epochs, args.peer_python,
+                                           args.peer_script))
+            elif args.against:
+                results[other].append(ours(workload, args.epochs, options, args.against))
+            if other:
+                print(f"[{workload} round {round_ + 1}] {other} {results[other][-1]}",
                       flush=True)
         print(f"\n{workload}: median over {len(results['dgkeras'])} round(s)")
-        print(f"  {'figure':<24}{'dgkeras':>12}{'peer':>12}{'ratio':>10}")
+        header = f"  {'figure':<28}{'dgkeras':>12}"
+        if other:
+            header += f"{other:>12}{'ratio':>10}"
+        print(header)
         for figure in FIGURES + ("sample_arrays_series_per_s", "generate_only_series_per_s",
                                  "tracing_s", "sample_first_call_s", "sample_mean_length"):
             ours_value = statistics.median(r[figure] for r in results["dgkeras"])
-            line = f"  {figure:<24}{ours_value:>12.2f}"
-            theirs = PEER_FIGURE.get(figure)
-            if results["peer"] and theirs in results["peer"][0]:
-                peer_value = statistics.median(r[theirs] for r in results["peer"])
+            line = f"  {figure:<28}{ours_value:>12.2f}"
+            theirs = PEER_FIGURE.get(figure) if args.peer else figure
+            if other and theirs in results[other][0]:
+                other_value = statistics.median(r[theirs] for r in results[other])
                 ratios = [a[figure] / b[theirs] for a, b in zip(results["dgkeras"],
-                                                                results["peer"])]
-                line += f"{peer_value:>12.2f}{statistics.median(ratios):>9.2f}x"
+                                                                results[other])]
+                line += f"{other_value:>12.2f}{statistics.median(ratios):>9.2f}x"
             print(line)
-        if results["peer"]:
+        if args.peer:
             print("  (peer sampling = generate_numpy: decoded numpy arrays. Ours: "
                   "sample_series_per_s = sample(), a long DataFrame; sample_arrays_series_per_s "
                   "= sample_arrays(), decoded arrays like the peer's; generate_only = the "
                   "networks without decoding)")
+        if args.against:
+            print(f"  (dgkeras = {sys.executable}; other stack = {args.against}; ratio = "
+                  "dgkeras / other stack: above 1 is faster for rates, slower for seconds "
+                  "and MB)")
 
 
 if __name__ == "__main__":
