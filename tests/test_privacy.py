@@ -1,6 +1,7 @@
 """DP-SGD: clipping, noise scale and sources, equivalence with the plain step, accounting,
 reproducibility, refusals, MIA."""
 
+import logging
 import math
 import re
 
@@ -203,6 +204,19 @@ def test_spent_epsilon_is_at_most_and_close_to_target(epsilon, critic_steps):
     assert 0.9 * epsilon <= settings.epsilon <= epsilon
     assert settings.delta == pytest.approx(1 / 6000)
     assert settings.steps == 120 and settings.sampling_probability == pytest.approx(1 / 6)
+
+
+def test_accounting_logs_no_convergence_warnings(caplog):
+    # dp-accounting 0.6 warns for each fractional order it leaves out; the smoke
+    # test's settings (q = 1/6) gave about a hundred such lines per DP fit.
+    with caplog.at_level(logging.WARNING):
+        settings = resolve_dp_settings(5.0, None, 1.0, None, n_series=120, batch_size=20,
+                                       epochs=2, critic_steps=1)
+        assert 0 < settings.epsilon <= 5.0
+    assert not [r for r in caplog.records if "converge" in r.getMessage()]
+    # Other warnings still get through.
+    logging.getLogger("absl").warning("something else")
+    assert caplog.records[-1].getMessage() == "something else"
 
 
 def test_noise_multiplier_decreases_as_epsilon_grows():
