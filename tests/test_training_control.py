@@ -117,16 +117,18 @@ def _assert_same_training(got, expected, atol):
             np.testing.assert_allclose(b, a, atol=atol)
 
 
-def test_resumed_fit_equals_an_uninterrupted_one(tmp_path):
+@pytest.mark.parametrize("private", [{}, dict(noise_multiplier=1.0, dp_noise_source="dgkeras")],
+                         ids=["plain", "dp"])
+def test_resumed_fit_equals_an_uninterrupted_one(tmp_path, private):
     df, schema = attribute_frame()
-    full = _synth().fit(df, schema)
+    full = _synth(**private).fit(df, schema)
     stopped = _synth(checkpoint_dir=str(tmp_path), checkpoint_every=1,
-                     callbacks=[StopAfter(2)]).fit(df, schema)
+                     callbacks=[StopAfter(2)], **private).fit(df, schema)
     assert len(stopped.history_) == 3
     # The two newest checkpoints are kept, each with its state file.
     assert sorted(p.name for p in tmp_path.glob("epoch-*.json")) == ["epoch-2.json",
                                                                      "epoch-3.json"]
-    resumed = _synth(checkpoint_dir=str(tmp_path), checkpoint_every=1).fit(
+    resumed = _synth(checkpoint_dir=str(tmp_path), checkpoint_every=1, **private).fit(
         df, schema, resume=True)
     _assert_same_training(resumed, full, atol=1e-5)
     assert resumed.sample(20, random_state=1).equals(full.sample(20, random_state=1))
