@@ -22,6 +22,7 @@ import tensorflow as tf
 from .callbacks import CallbackList
 from .exceptions import DataError, TrainingDivergedError
 from .gan import DoppelGANger
+from .interrupts import deferred_interrupt
 from .marginals import frequency_target, marginal_divergence
 from .networks import pack
 from .privacy import DPSettings, dp_sum_of_clipped_gradients, poisson_batches
@@ -257,6 +258,8 @@ class Trainer:
             self.generator_average = (WeightAverage(self.generator_variables, config.ema_decay)
                                       if config.ema_decay is not None else None)
         self._frequencies: Optional[tf.Tensor] = None
+        # Replaced during fit by the check of a deferred Ctrl-C (see dgkeras.interrupts).
+        self._raise_if_interrupted: Callable[[], None] = lambda: None
         self.train_steps = tf.function(self._distributed_steps, reduce_retracing=True)
 
     # ---------------------------------------------------------------- noise
@@ -428,8 +431,10 @@ class Trainer:
         if steps == 0:
             return {k: float("nan") for k in HISTORY_COLUMNS[:-1]}
         per_call = self.config.steps_per_call
-        sums = [self.train_steps(batches, tf.constant(min(per_call, steps - done)))
-                for done in range(0, steps, per_call)]
+        sums = []
+        for done in range(0, steps, per_call):
+            self._raise_if_interrupted()
+            sums.append(self.train_steps(batches, tf.constant(min(per_call, steps - done))))
         # Read once per epoch, so steps never wait on the host.
         return {k: float(tf.add_n([s[k] for s in sums])) / steps
                 for k in HISTORY_COLUMNS[:-1]}
@@ -556,6 +561,14 @@ class Trainer:
         good_weights = self.model.get_weights()
         callbacks.on_train_begin()
         batches = iter(self.distributed_batches(initial_epoch, len(records)))
+        with deferred_interrupt() as self._raise_if_interrupted:
+            return self._epochs(batches, initial_epoch, rows, good_weights, callbacks,
+                                stop_requested)
+
+    def _epochs(self, batches, initial_epoch: int, rows: List[Dict[str, float]],
+                good_weights, callbacks: CallbackList,
+                stop_requested: Callable[[], bool]) -> pd.DataFrame:
+        """The epoch loop of :meth:`fit`, from ``initial_epoch``."""
         try:
             for epoch in range(initial_epoch, self.config.epochs):
                 start = time.perf_counter()
@@ -569,6 +582,7 @@ class Trainer:
                 rows.append(logs)
                 self.history = pd.DataFrame(rows, columns=HISTORY_COLUMNS)
                 callbacks.on_epoch_end(epoch, logs)
+                self._raise_if_interrupted()
                 if stop_requested():
                     break
         except KeyboardInterrupt:

@@ -12,6 +12,7 @@ import time
 import numpy as np
 import pandas as pd
 import pytest
+import tensorflow as tf
 from conftest import DATA, SMALL, attribute_frame
 
 import dgkeras.training
@@ -100,6 +101,29 @@ def test_ctrl_c_during_fit_leaves_a_model_at_the_last_finished_epoch():
     result = json.loads(out.strip().splitlines()[-1])
     assert 3 <= result["epochs"] < 100000
     assert result["finite"] and result["sample_finite"] and result["series"] == 100
+
+
+class _CtrlCInFinalizer:
+    """Sends Ctrl-C to this process from inside a finalizer, where Python's own
+    handler would raise a KeyboardInterrupt that is printed and lost."""
+
+    def __del__(self):
+        os.kill(os.getpid(), signal.SIGINT)
+
+
+def test_ctrl_c_landing_in_a_finalizer_still_stops_the_fit():
+    df, schema = attribute_frame()
+
+    def on_epoch_end(epoch, logs):
+        if epoch == 1:
+            _CtrlCInFinalizer()  # dropped at once: its finalizer runs here
+
+    synth = DGSynthesizer(epochs=6, batch_size=8, random_state=0, **SMALL,
+                          callbacks=[tf.keras.callbacks.LambdaCallback(on_epoch_end=on_epoch_end)])
+    with pytest.raises(KeyboardInterrupt):
+        synth.fit(df, schema)
+    assert len(synth.history_) == 2
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
 
 def test_interrupted_sample_to_leaves_no_file(fitted_attributes, tmp_path, monkeypatch):
