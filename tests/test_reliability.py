@@ -63,7 +63,9 @@ def test_divergence_in_the_first_epoch_leaves_the_model_unfitted():
 
 
 _INTERRUPTED_FIT = """
-    import json, sys
+    import json, signal, sys
+    # A terminal's Ctrl-C: not the SIG_IGN a test runner's process may pass down.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     import numpy as np
     sys.path.insert(0, {tests!r})
     from conftest import SMALL, attribute_frame
@@ -112,6 +114,15 @@ class _CtrlCInFinalizer:
 
 
 def test_ctrl_c_landing_in_a_finalizer_still_stops_the_fit():
+    # Python's default handler, whatever an earlier test left installed.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        _fit_interrupted_in_a_finalizer()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _fit_interrupted_in_a_finalizer():
     df, schema = attribute_frame()
 
     def on_epoch_end(epoch, logs):
