@@ -1,9 +1,9 @@
 """Ctrl-C during a fit, raised where the training loop can handle it.
 
 Python runs its SIGINT handler at whatever bytecode the main thread executes
-next. During a fit that is often a finalizer of one of TensorFlow's many
-temporaries, where a ``KeyboardInterrupt`` is printed as "Exception ignored"
-and lost: training goes on as if nothing was pressed. Under
+next. When that is a finalizer (a ``__del__`` or weakref callback, of which a
+fit runs many), the ``KeyboardInterrupt`` is printed as "Exception ignored"
+and lost, and training goes on as if nothing was pressed. Under
 :func:`deferred_interrupt` the handler only records the request, and the loop
 raises ``KeyboardInterrupt`` itself between compiled calls. A second Ctrl-C
 interrupts at once, as usual.
