@@ -1,0 +1,27 @@
+"""Fixed-seed fits reproduce the numbers recorded in tests/data/reference_runs.json, bit for bit."""
+
+The numbers depend on the kernels TensorFlow picks for the CPU (oneDNN on, x86-64 with
+AVX-512 when recorded); on another CPU family rerecord them from the same commit first.
+
+import importlib.util
+import json
+
+import pytest
+from conftest import DATA
+
+_spec = importlib.util.spec_from_file_location("make_reference_runs",
+                                               DATA / "make_reference_runs.py")
+reference = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(reference)
+
+
+@pytest.mark.parametrize("name", sorted(reference.RUNS))
+def test_a_fixed_seed_fit_gives_the_recorded_history_and_sample(name):
+    expected = json.loads(reference.REFERENCE.read_text())[name]
+    got = reference.run(name)
+    assert got["history"].keys() == expected["history"].keys()
+    for column, values in expected["history"].items():
+        assert got["history"][column] == values, f"history_[{column!r}] of run {name!r}"
+    assert list(got["sample"]) == list(expected["sample"])
+    for column, values in expected["sample"].items():
+        assert got["sample"][column] == values, f"sample column {column!r} of run {name!r}"
