@@ -1,7 +1,8 @@
-"""Fixed-seed fits reproduce the numbers recorded in tests/data/reference_runs.json, bit for bit."""
+"""Fixed-seed fits reproduce the numbers recorded in tests/data/reference_runs.json, bit for bit.
 
 The numbers depend on the kernels TensorFlow picks for the CPU (oneDNN on, x86-64 with
 AVX-512 when recorded); on another CPU family rerecord them from the same commit first.
+"""
 
 import importlib.util
 import json
