@@ -101,6 +101,7 @@ def run_worker(args: argparse.Namespace) -> None:
     """Measure dgkeras on one workload in this process and print the figures."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     from dgkeras import DGSynthesizer
+    from dgkeras.sampling import Sampler
 
     df, schema, s = workload_frame(args.worker, args.n_series)
     n = df[schema.id_column].nunique()
@@ -135,7 +136,8 @@ def run_worker(args: argparse.Namespace) -> None:
     synth.sample_arrays(args.n_sample, random_state=1)
     print(f"sample_arrays_series_per_s={args.n_sample / (time.perf_counter() - start):.1f}")
     start = time.perf_counter()
-    for _ in synth._generate_blocks(args.n_sample, None, 1):
+    sampler = Sampler(synth.encoder_, synth.model_)
+    for _ in sampler.blocks(sampler.request(args.n_sample, None, None, 1)):
         pass
     print(f"generate_only_series_per_s={args.n_sample / (time.perf_counter() - start):.1f}")
     if args.stream:

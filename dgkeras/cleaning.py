@@ -31,10 +31,8 @@ import pandas as pd
 
 from .encoding import series_order
 from .exceptions import DataError, series_label
+from .params import check
 from .schema import CATEGORICAL, Schema
-
-INVALID_SERIES = ("error", "drop")
-LONG_SERIES = ("error", "truncate", "split")
 
 
 def prepare_frame(
@@ -74,8 +72,9 @@ def prepare_frame(
     DataError
         Naming the column, the series and the problem.
     """
-    _check_choice("invalid_series", invalid_series, INVALID_SERIES)
-    _check_choice("long_series", long_series, LONG_SERIES)
+    for name, value in [("invalid_series", invalid_series), ("long_series", long_series),
+                        ("max_categories", max_categories)]:
+        check(name, value)
     schema.validate(df)
     _check_category_counts(df, schema, max_categories)
     df = _drop_unfillable_series(df, schema, invalid_series)
@@ -83,11 +82,6 @@ def prepare_frame(
     if max_sequence_len is not None:
         df = _cut_long_series(df, schema, int(max_sequence_len), long_series)
     return df
-
-
-def _check_choice(name: str, value: str, allowed: tuple) -> None:
-    if value not in allowed:
-        raise DataError(f"{name} must be one of {list(allowed)}, got {value!r}")
 
 
 def _check_category_counts(df: pd.DataFrame, schema: Schema, max_categories: int) -> None:

@@ -9,36 +9,14 @@ category stays category). No TensorFlow here.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
 import pandas as pd
 
 from .exceptions import DataError, plain
-
-ZERO_ONE = "zero_one"
-MINUS_ONE_ONE = "minus_one_one"
-NORMALIZATIONS = (ZERO_ONE, MINUS_ONE_ONE)
-
-
-@dataclass(frozen=True)
-class Output:
-    """One block of generator outputs: a column, a flag pair or a min/max value.
-
-    Parameters
-    ----------
-    name : str
-        What the block encodes, for messages.
-    dim : int
-        Width of the block.
-    activation : {"softmax", "sigmoid", "tanh"}
-        Output activation the generator applies to the block.
-    """
-
-    name: str
-    dim: int
-    activation: str
+from .outputs import Output
+from .params import MINMAX_SCALES, ZERO_ONE
 
 
 def continuous_activation(normalization: str) -> str:
@@ -378,7 +356,7 @@ class MinMaxScale:
     """
 
     #: The accepted kinds.
-    KINDS = ("unit", "log", "log_min")
+    KINDS = MINMAX_SCALES
     #: ``c`` as a fraction of ``high``: values closer than this to ``low`` are
     #: mapped nearly linearly.
     RESOLUTION = 1e-3

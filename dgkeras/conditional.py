@@ -21,7 +21,7 @@ DataError that names the combination. No TensorFlow here.
 
 from __future__ import annotations
 
-from typing import Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import numpy as np
 import pandas as pd
@@ -128,3 +128,43 @@ def _keys(codes: List[np.ndarray], n: int) -> List[Tuple]:
     if not codes:
         return [()] * n
     return list(zip(*(c.tolist() for c in codes)))
+
+
+def refit_rows(encoder: Any, attributes: pd.DataFrame) -> np.ndarray:
+    """Check and encode the attribute rows of :meth:`DGSynthesizer.refit_attributes`.
+
+    Parameters
+    ----------
+    encoder : Encoder
+        Fitted.
+    attributes : pandas.DataFrame
+        One row per series with every attribute column, or a long frame with
+        the id column (its first row per series is taken).
+
+    Returns
+    -------
+    ndarray, shape (n, A)
+
+    Raises
+    ------
+    DataError
+        For a model without attributes, an empty or incomplete frame, missing
+        continuous values, unknown categories or values out of range.
+    """
+    schema = encoder.schema
+    names = list(schema.attributes)
+    if not names:
+        raise DataError("the model was fitted without attribute columns; there is "
+                        "nothing to refit")
+    if not isinstance(attributes, pd.DataFrame) or len(attributes) == 0:
+        raise DataError("attributes must be a non-empty pandas DataFrame")
+    missing = [c for c in names if c not in attributes.columns]
+    if missing:
+        raise DataError(f"attributes frame lacks attribute columns {missing}")
+    if schema.id_column in attributes.columns:
+        attributes = attributes.groupby(schema.id_column, sort=False)[names].first()
+    frame = attributes[names].reset_index(drop=True)
+    for column, kind in schema.attributes.items():
+        if kind == "continuous" and frame[column].isna().any():
+            raise DataError(f"attributes column {column!r} has missing values")
+    return encoder.encode_attributes(frame, check_range=True)

@@ -27,8 +27,8 @@ from __future__ import annotations
 import functools
 from typing import List, Optional, Sequence
 
-#: Values of ``DGSynthesizer(dp_noise_source=...)``.
-NOISE_SOURCES = ("auto", "dgkeras", "tf-privacy")
+from .exceptions import DataError
+from .params import check
 
 
 @functools.cache
@@ -49,18 +49,6 @@ def tf_privacy_available() -> bool:
     return True
 
 
-def check_noise_source(name: str) -> None:
-    """Refuse a name that is not one of :data:`NOISE_SOURCES`.
-
-    Raises
-    ------
-    ValueError
-    """
-    if not isinstance(name, str) or name not in NOISE_SOURCES:
-        raise ValueError(f"dp_noise_source must be one of {', '.join(map(repr, NOISE_SOURCES))}, "
-                         f"got {name!r}")
-
-
 def resolve_noise_source(name: str) -> str:
     """The source a DP fit draws its noise from: ``"dgkeras"`` or ``"tf-privacy"``.
 
@@ -74,15 +62,15 @@ def resolve_noise_source(name: str) -> str:
 
     Raises
     ------
-    ValueError
+    DataError
         For an unknown name, or ``"tf-privacy"`` where TensorFlow Privacy
         does not import.
     """
-    check_noise_source(name)
+    check("dp_noise_source", name)
     if name == "auto":
         return "tf-privacy" if tf_privacy_available() else "dgkeras"
     if name == "tf-privacy" and not tf_privacy_available():
-        raise ValueError(
+        raise DataError(
             "dp_noise_source='tf-privacy' needs TensorFlow Privacy, which imports only with "
             "TensorFlow 2.15 on Python 3.10 or 3.11 (pip install \"dgkeras[tf-privacy]\"); "
             "dp_noise_source='dgkeras' adds the same Gaussian noise, drawn from the fit's seed")

@@ -26,12 +26,9 @@ import numpy as np
 import pandas as pd
 
 from .columns import (
-    NORMALIZATIONS,
-    ZERO_ONE,
     CategoricalColumn,
     ContinuousColumn,
     MinMaxScale,
-    Output,
     column_from_state,
     continuous_activation,
     from_output_space,
@@ -40,15 +37,14 @@ from .columns import (
     to_output_space,
 )
 from .exceptions import DataError, series_label
+from .outputs import FLAG_DIM, Output, write_flags
+from .params import ZERO_ONE, check
 from .schema import Schema
 from .timing import LearnedTime
 
 #: The paper's guidance: keep the number of LSTM steps T / S at or below this.
 MAX_LSTM_STEPS = 50
-FLAG_DIM = 2
 ID_PREFIX = "synthetic-"
-TIME_MODES = ("grid", "learned")
-MINMAX_SCALES = MinMaxScale.KINDS
 
 
 @dataclass
@@ -87,9 +83,8 @@ def choose_sample_len(max_len: int, sample_len: Optional[int]) -> int:
     """
     if sample_len is None:
         return max(1, math.ceil(max_len / MAX_LSTM_STEPS))
-    if isinstance(sample_len, bool) or not isinstance(sample_len, (int, np.integer)):
-        raise DataError(f"sample_len must be a positive integer or None, got {sample_len!r}")
-    if not 1 <= sample_len <= max_len:
+    check("sample_len", sample_len)
+    if not sample_len <= max_len:
         raise DataError(
             f"sample_len={sample_len} does not fit sequences of at most {max_len} records: "
             f"each LSTM step emits sample_len records, so it must lie in [1, {max_len}]. "
@@ -244,16 +239,10 @@ class Encoder:
         log_columns: Sequence[str] = (),
         minmax_scale: str = "unit",
     ) -> None:
-        if minmax_scale not in MINMAX_SCALES:
-            raise DataError(f"minmax_scale must be one of {list(MINMAX_SCALES)}, "
-                            f"got {minmax_scale!r}")
+        for name, value in [("minmax_scale", minmax_scale), ("normalization", normalization),
+                            ("time_mode", time_mode), ("log_columns", log_columns)]:
+            check(name, value)
         self.minmax_scale = minmax_scale
-        if normalization not in NORMALIZATIONS:
-            raise DataError(
-                f"normalization must be one of {list(NORMALIZATIONS)}, got {normalization!r}"
-            )
-        if time_mode not in TIME_MODES:
-            raise DataError(f"time_mode must be one of {list(TIME_MODES)}, got {time_mode!r}")
         if time_mode == "learned" and schema.time_column is None:
             raise DataError("time_mode='learned' needs a time column in the schema")
         self.time_mode = time_mode
@@ -262,10 +251,7 @@ class Encoder:
         self.max_sequence_len = max_sequence_len
         self.auto_normalize = auto_normalize
         self.normalization = normalization
-        if isinstance(log_columns, str):
-            raise DataError(f"log_columns must be a list of column names, got "
-                            f"{log_columns!r}; write [{log_columns!r}]")
-        self.log_columns = list(log_columns)
+        self.log_columns = list(log_columns or ())
         self._check_log_columns()
 
     def _check_log_columns(self) -> None:
@@ -298,9 +284,7 @@ class Encoder:
             max_len = longest
         else:
             max_len = self.max_sequence_len
-            if isinstance(max_len, bool) or not isinstance(max_len, (int, np.integer)) \
-                    or max_len < 1:
-                raise DataError(f"max_sequence_len must be a positive integer, got {max_len!r}")
+            check("max_sequence_len", max_len)
             if longest > max_len:
                 raise DataError(
                     f"{series_label(ids[int(np.argmax(lengths))])} has {longest} records, more "
@@ -453,10 +437,7 @@ class Encoder:
                                for part, v in zip(scale.parts, scale.levels(lo, hi))]
                 features[codes, positions, offset] = to_output_space(unit, self.normalization)
             offset += column.dim
-        flags = features[:, :, offset:]
-        flags[:, :, 0] = np.arange(self.padded_len_)[None, :] < (lengths[:, None] - 1)
-        flags[np.arange(n), lengths - 1, 1] = 1.0
-        flags[np.arange(n), lengths - 1, 0] = 0.0
+        write_flags(features, lengths)
         if starts is not None:
             minmax.append(to_output_space(self.start_column_.to_unit(starts), self.normalization))
         minmax_array = (np.stack(minmax, axis=1).astype(np.float32) if minmax

@@ -16,7 +16,6 @@ from typing import Dict, List, Optional, Tuple
 import numpy as np
 import tensorflow as tf
 
-from .columns import Output
 from .networks import (
     build_attribute_generator,
     build_critic,
@@ -25,6 +24,7 @@ from .networks import (
     harden,
     mask_after_end,
 )
+from .outputs import Output
 
 #: Sampling compiles the generators with XLA: on a 2-core CPU it generated
 #: 10,000 web-traffic series (550 records) at 34,000 series/s against 16,500

@@ -7,14 +7,17 @@
 * :func:`read_sktime_ts`: sktime/UEA ``.ts`` files (e.g. PLAID), one series
   per line with a class label.
 
-None of them modifies the files or frames they are given.
+None of them modifies the files or frames they are given. :func:`write_chunks`
+goes the other way: generated chunks to one CSV or parquet file.
 """
 
 from __future__ import annotations
 
+import gzip
 import os
 import pickle
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from pathlib import Path
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 import pandas as pd
@@ -336,3 +339,93 @@ def read_table(path: "str | os.PathLike", schema: Optional[Schema] = None) -> pd
         except (ValueError, TypeError):
             pass  # labels, not times: ordered as they are
     return df
+
+
+# ------------------------------------------------------------ writing
+def write_chunks(path: "str | os.PathLike", chunks: Iterator[pd.DataFrame], n: int,
+                 chunk_size: int, overwrite: bool = False, verbose: int = 0) -> Path:
+    """Write DataFrame chunks to one CSV or parquet file, complete or not at all.
+
+    The format follows the suffix (``.csv``, ``.csv.gz``, ``.parquet``;
+    parquet needs ``pyarrow``). The file is written under a temporary name
+    and renamed when complete, so an interrupted run leaves no half-written
+    output.
+
+    Parameters
+    ----------
+    path : str or path-like
+        Output file; an existing file is refused unless ``overwrite``.
+    chunks : iterator of pandas.DataFrame
+        Consumed here; every chunk but the last holds ``chunk_size`` series.
+    n, chunk_size : int
+        Series in all and per chunk, for the progress bar.
+    overwrite : bool, default=False
+    verbose : int, default=0
+        1 shows a progress bar over the series written, on stderr.
+
+    Returns
+    -------
+    pathlib.Path
+    """
+    path = Path(path)
+    if path.exists() and not overwrite:
+        raise DataError(f"{str(path)!r} exists; pass overwrite=True to replace it")
+    writer = _chunk_writer(path)
+    if verbose:
+        chunks = _with_progress(chunks, n, chunk_size, verbose)
+    tmp = path.with_name(f".{path.name}.partial")
+    try:
+        writer(chunks, tmp)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return path
+
+
+def _with_progress(chunks: Iterator[pd.DataFrame], n: int, chunk_size: int,
+                   verbose: int) -> Iterator[pd.DataFrame]:
+    """Pass the chunks on, drawing a progress bar over the series written."""
+    from .callbacks import ProgressBar
+
+    bar = ProgressBar(n, verbose, unit="series")
+    done = 0
+    for chunk in chunks:
+        yield chunk
+        done = min(n, done + chunk_size)  # every chunk but the last is full
+        bar.update(done)
+
+
+def _chunk_writer(path: Path) -> Callable[[Iterator[pd.DataFrame], Path], None]:
+    """A function that writes DataFrame chunks to a file in the format of ``path``."""
+    name = path.name.lower()
+    if name.endswith(".parquet"):
+        try:
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+        except ImportError as exc:
+            raise DataError("writing parquet needs pyarrow: pip install pyarrow") from exc
+
+        def write_parquet(chunks: Iterator[pd.DataFrame], target: Path) -> None:
+            writer = None
+            try:
+                for chunk in chunks:
+                    table = pa.Table.from_pandas(chunk, preserve_index=False)
+                    if writer is None:
+                        writer = pq.ParquetWriter(target, table.schema)
+                    writer.write_table(table)
+            finally:
+                if writer is not None:
+                    writer.close()
+        return write_parquet
+    if name.endswith(".csv") or name.endswith(".csv.gz"):
+        def write_csv(chunks: Iterator[pd.DataFrame], target: Path) -> None:
+            compression = "gzip" if name.endswith(".gz") else None
+            mode = "wb" if compression else "w"
+            opener = gzip.open if compression else open
+            with opener(target, mode) as handle:
+                for i, chunk in enumerate(chunks):
+                    text = chunk.to_csv(index=False, header=i == 0)
+                    handle.write(text.encode("utf-8") if compression else text)
+        return write_csv
+    raise DataError(f"{str(path)!r}: choose a .csv, .csv.gz or .parquet file name")

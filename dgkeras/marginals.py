@@ -28,7 +28,7 @@ from typing import Optional, Sequence
 import numpy as np
 import tensorflow as tf
 
-from .columns import Output
+from .outputs import Output
 
 # Keeps log(q) finite for a value whose probability has underflowed to 0.
 # It must stay far below the probabilities it is meant to revive: the

@@ -28,7 +28,7 @@ from typing import Iterator, List, Sequence
 
 import tensorflow as tf
 
-from .columns import Output
+from .outputs import Output, ended
 
 ACTIVATIONS = {"softmax": tf.nn.softmax, "sigmoid": tf.sigmoid, "tanh": tf.tanh}
 
@@ -115,9 +115,9 @@ def mask_after_end(records: tf.Tensor) -> tf.Tensor:
         The same records, the ending record kept, the ones after it zeroed,
         as the real data is padded.
     """
-    ended = tf.cast(records[:, :, -1] > records[:, :, -2], records.dtype)
-    # alive[t] = prod_{s < t} (1 - ended[s]): exclusive cumulative product.
-    alive = tf.math.cumprod(1.0 - ended, axis=1, exclusive=True)
+    stops = tf.cast(ended(records), records.dtype)
+    # alive[t] = prod_{s < t} (1 - stops[s]): exclusive cumulative product.
+    alive = tf.math.cumprod(1.0 - stops, axis=1, exclusive=True)
     return records * tf.stop_gradient(alive)[:, :, None]
 
 

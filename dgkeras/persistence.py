@@ -7,6 +7,11 @@ carries the format version, the package version, the estimator parameters,
 the fitted encoder state, the network configuration and the history.
 Writing goes to a temporary file in the target folder and is renamed into
 place, so a crash never leaves a half-written model.
+
+:class:`FittedModel` is what a fit leaves behind and what a file or a pickle
+holds: the encoder, the networks, the history, the DP settings and the number
+of training series. The estimator's saving, loading and pickling go through
+it, so the stored form is defined here once.
 """
 
 from __future__ import annotations
@@ -16,11 +21,18 @@ import json
 import os
 import tempfile
 import zipfile
-from typing import Any, Dict, List, Tuple
+from dataclasses import asdict, dataclass
+from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 import numpy as np
+import pandas as pd
 
+from ._version import __version__
+from .encoding import Encoder
 from .exceptions import DataError
+from .gan import DoppelGANger, NetworkConfig
+from .params import PARAMETERS, stored
+from .privacy import DPSettings
 
 FORMAT_NAME = "dgkeras-model"
 FORMAT_VERSION = 1
@@ -123,3 +135,137 @@ def read_model_file(
         weights.setdefault(network, {})[int(index)] = value
     ordered = {net: [values[i] for i in sorted(values)] for net, values in weights.items()}
     return meta, ordered
+
+
+@dataclass
+class FittedModel:
+    """Everything a fit learns, in the form files and pickles store it.
+
+    Attributes
+    ----------
+    encoder : Encoder
+        Fitted.
+    model : DoppelGANger
+        Trained networks.
+    history : pandas.DataFrame
+        One row per epoch.
+    dp : DPSettings or None
+        The fit's DP-SGD settings.
+    n_series : int
+        Number of training series.
+    """
+
+    encoder: Encoder
+    model: DoppelGANger
+    history: pd.DataFrame
+    dp: Optional[DPSettings]
+    n_series: int
+
+    def estimator_attributes(self) -> Dict[str, Any]:
+        """The fitted attributes of :class:`~dgkeras.DGSynthesizer` (``encoder_`` ...)."""
+        dp = self.dp
+        return {
+            "encoder_": self.encoder, "model_": self.model, "schema_": self.encoder.schema,
+            "history_": self.history, "dp_settings_": dp,
+            "epsilon_": None if dp is None else dp.epsilon,
+            "noise_multiplier_": None if dp is None else dp.noise_multiplier,
+            "delta_": None if dp is None else dp.delta,
+            "n_series_": int(self.n_series), "sample_len_": self.encoder.sample_len_,
+            "max_sequence_len_": self.encoder.max_len_,
+        }
+
+    @classmethod
+    def of(cls, attributes: Mapping[str, Any]) -> "FittedModel":
+        """The fitted state held in a fitted estimator's attributes (its ``__dict__``)."""
+        return cls(attributes["encoder_"], attributes["model_"], attributes["history_"],
+                   attributes["dp_settings_"], attributes["n_series_"])
+
+    def meta(self) -> Dict[str, Any]:
+        """JSON-able description of everything but the weights."""
+        return {
+            "package_version": __version__,
+            "encoder": self.encoder.to_state(),
+            "network": self.model.config.to_dict(),
+            "history": {k: [float(v) for v in self.history[k]] for k in self.history.columns},
+            "dp_settings_": None if self.dp is None else asdict(self.dp),
+            "n_series_": self.n_series,
+        }
+
+    @classmethod
+    def from_meta(cls, meta: Mapping[str, Any],
+                  weights: Dict[str, List[np.ndarray]]) -> "FittedModel":
+        """Rebuild from :meth:`meta` and the networks' weights."""
+        model = DoppelGANger(NetworkConfig.from_dict(meta["network"]))
+        model.set_weights(weights)
+        dp = meta["dp_settings_"]
+        if dp is not None:
+            # Models saved before the noise source was recorded had TensorFlow Privacy's.
+            dp = DPSettings(**{"noise_source": "tf-privacy", **dp})
+        return cls(Encoder.from_state(meta["encoder"]), model, pd.DataFrame(meta["history"]),
+                   dp, meta["n_series_"])
+
+
+def save_model(path: "str | os.PathLike", params: Mapping[str, Any],
+               fitted: FittedModel) -> None:
+    """Write an estimator's parameters and fitted state with :func:`write_model_file`."""
+    params = {k: (list(v) if isinstance(v, tuple) else v) for k, v in stored(params).items()}
+    if not isinstance(params["random_state"], (int, type(None))):
+        params["random_state"] = None  # a Generator is not data
+    write_model_file(path, {"params": params, **fitted.meta()}, fitted.model.get_weights())
+
+
+def load_model(path: "str | os.PathLike", estimator_class: type) -> Tuple[Any, FittedModel]:
+    """Read what :func:`save_model` wrote.
+
+    Returns
+    -------
+    estimator : estimator_class
+        Built from the saved parameters (those the file predates get their
+        defaults), not yet fitted.
+    fitted : FittedModel
+
+    Raises
+    ------
+    DataError
+        If the file is not a readable dgkeras model, or is incomplete.
+    """
+    meta, weights = read_model_file(path)
+    try:
+        params = dict(meta["params"])
+        for name, value in params.items():
+            if name in PARAMETERS:
+                params[name] = PARAMETERS[name].constraint.from_json(value)
+        return estimator_class(**params), FittedModel.from_meta(meta, weights)
+    except (KeyError, TypeError, ValueError) as exc:
+        if isinstance(exc, DataError):
+            raise
+        raise DataError(f"{os.fspath(path)!r} holds an incomplete or inconsistent dgkeras "
+                        f"model: {exc}") from exc
+
+
+def pickle_state(attributes: Mapping[str, Any]) -> Dict[str, Any]:
+    """What an estimator pickles: its parameters and plain data of its fitted state.
+
+    Keras objects and tf.functions do not pickle, and data survives library
+    upgrades where class layouts do not; callbacks and a distribution
+    strategy are objects, not data, and are dropped.
+    """
+    state = stored({k: v for k, v in attributes.items() if k in PARAMETERS})
+    state["_dgkeras_version"] = __version__
+    if "model_" in attributes:
+        fitted = FittedModel.of(attributes)
+        state["_fitted_meta"] = fitted.meta()
+        state["_weights"] = fitted.model.get_weights()
+    return state
+
+
+def unpickle_state(state: Mapping[str, Any]) -> Dict[str, Any]:
+    """The estimator attributes of a :func:`pickle_state` (parameters and fitted state)."""
+    state = dict(state)
+    meta = state.pop("_fitted_meta", None)
+    weights = state.pop("_weights", None)
+    state.pop("_dgkeras_version", None)
+    if meta is not None:
+        state.update(FittedModel.from_meta(meta, weights).estimator_attributes())
+    return state
+

@@ -47,7 +47,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
-import numbers
 from dataclasses import dataclass
 from typing import Callable, Dict, List, Optional, Sequence
 
@@ -57,6 +56,7 @@ import pandas as pd
 from .dp_noise import add_gaussian_noise, resolve_noise_source
 from .exceptions import DataError
 from .metrics import nearest_distances
+from .params import apply_rule, check
 
 #: Search interval for the noise multiplier when calibrating to a budget.
 _SIGMA_BRACKET = (1e-3, 1e4)
@@ -218,25 +218,19 @@ def resolve_dp_settings(
 
     Raises
     ------
-    ValueError
+    DataError
         On unsound settings: epsilon <= 0, delta outside (0, 1/n), a batch
         larger than the data set, a non-positive clip norm, both epsilon and
         noise_multiplier given, a noise source that does not import.
     """
+    given = dict(epsilon=epsilon, delta=delta, l2_norm_clip=l2_norm_clip,
+                 noise_multiplier=noise_multiplier)
+    for name, value in given.items():
+        check(name, value)
+    apply_rule("epsilon or noise_multiplier", given)
     if epsilon is None and noise_multiplier is None:
         return None
     noise_source = resolve_noise_source(noise_source)
-    if epsilon is not None and noise_multiplier is not None:
-        raise ValueError("give either epsilon (sigma is then computed) or noise_multiplier, "
-                         "not both")
-    if epsilon is not None and (not isinstance(epsilon, numbers.Real) or not epsilon > 0
-                                or math.isinf(epsilon)):
-        raise ValueError(f"epsilon must be a positive finite number, got {epsilon!r}")
-    if noise_multiplier is not None and (not isinstance(noise_multiplier, numbers.Real)
-                                         or not noise_multiplier >= 0):
-        raise ValueError(f"noise_multiplier must be >= 0, got {noise_multiplier!r}")
-    if not isinstance(l2_norm_clip, numbers.Real) or not l2_norm_clip > 0:
-        raise ValueError(f"l2_norm_clip must be a positive number, got {l2_norm_clip!r}")
     if n_series < 2:
         raise DataError("differential privacy needs at least 2 series")
     if batch_size > n_series:
@@ -246,8 +240,8 @@ def resolve_dp_settings(
             "lower batch_size")
     if delta is None:
         delta = 1.0 / (10 * n_series)
-    if not isinstance(delta, numbers.Real) or not 0 < delta < 1.0 / n_series:
-        raise ValueError(
+    if not delta < 1.0 / n_series:
+        raise DataError(
             f"delta must lie in (0, 1/n_series = {1.0 / n_series:.3g}), got {delta!r}: a delta "
             "of 1/n or more allows releasing a whole series outright")
     q = batch_size / n_series

@@ -1,91 +1,32 @@
-"""DGSynthesizer: the scikit-learn-style DoppelGANger estimator."""
+"""DGSynthesizer: the scikit-learn-style DoppelGANger estimator.
+
+The estimator is glue: its parameters are checked against the table in
+:mod:`dgkeras.params`, a fit runs the steps of :mod:`dgkeras.fitting` and
+:mod:`dgkeras.training`, sampling goes through a :class:`~dgkeras.sampling.Sampler`,
+and files and pickles hold a :class:`~dgkeras.persistence.FittedModel`.
+"""
 
 from __future__ import annotations
 
-import gzip
-import inspect
-import numbers
 import os
-import warnings
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict
 from pathlib import Path
-from typing import (
-    Any,
-    Callable,
-    Dict,
-    Iterator,
-    List,
-    Mapping,
-    NamedTuple,
-    Optional,
-    Sequence,
-    Union,
-)
+from typing import Any, Dict, Iterator, Mapping, Optional, Sequence, Union
 
-import numpy as np
 import pandas as pd
-import tensorflow as tf
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
-from ._version import __version__
-from .callbacks import CallbackList, ProgressBar, TensorBoardLogger
-from .checkpoints import Checkpointer, fingerprint
-from .cleaning import prepare_frame
-from .conditional import complete_attributes
-from .dp_noise import check_noise_source
-from .encoding import Encoder
-from .exceptions import DataError, TrainingDivergedError
-from .gan import DoppelGANger, NetworkConfig
-from .persistence import read_model_file, write_model_file
-from .privacy import DPSettings, resolve_dp_settings
+from .conditional import refit_rows
+from .exceptions import TrainingDivergedError
+from .fitting import build_trainer, encode_training_data, fitted_model, training_callbacks
+from .io import write_chunks
+from .params import check, fit_seed, resolve_critic_steps, validate_params
+from .persistence import FittedModel, load_model, pickle_state, save_model, unpickle_state
+from .sampling import SampleArrays, Sampler, check_chunk_size
 from .schema import Schema
-from .training import Trainer, TrainingConfig, refit_attribute_generator
+from .training import TrainingConfig, refit_attribute_generator
 
-#: Sampling noise is drawn in blocks of this many series, in order; fixed so
-#: that a seed gives the same output however many series are asked for and
-#: however many go through one network call.
-NOISE_BLOCK = 1000
-#: Series per compiled generator call when sampling, a multiple of
-#: NOISE_BLOCK. Larger calls keep both cores of a small CPU busy in the LSTM
-#: (wwt shape, 10,000 series, before XLA: 10.4k series/s at 1,000 per call, 15.8k
-#: at 5,000; with XLA 33k at 4,096 or 5,000, 30k at 2,048).
-SAMPLE_BATCH = 5000
-
-_TUPLE_PARAMS = ("attribute_units", "critic_units")
-#: Parameters that change how a fit reports and saves itself, not what it learns.
-_RUN_PARAMS = ("verbose", "callbacks", "log_dir", "checkpoint_dir", "checkpoint_every",
-               "strategy")
-#: Parameters holding objects rather than data: not saved, not pickled.
-_OBJECT_PARAMS = ("callbacks", "strategy")
-
-
-class SampleArrays(NamedTuple):
-    """Generated series as arrays, one row per series (from :meth:`DGSynthesizer.sample_arrays`).
-
-    Attributes
-    ----------
-    attributes : pandas.DataFrame
-        One row per series: the new series id (when the schema has an id
-        column) and the attribute columns, in the training dtypes.
-    features : dict of str to ndarray, shape (n, T)
-        Each feature column, T being the fitted ``max_sequence_len_``:
-        continuous ones as float64 with NaN after the series' end (integer
-        columns hold rounded values), categorical ones as object arrays with
-        None after the end.
-    lengths : ndarray of int64, shape (n,)
-        Records of each series.
-    times : pandas.Series or None
-        The time grid, ``max_sequence_len_`` values in the training dtype:
-        record ``j`` of every series is at ``times[j]``. None without a
-        time column.
-    """
-
-    attributes: pd.DataFrame
-    features: Dict[str, np.ndarray]
-    lengths: np.ndarray
-    times: Optional[pd.Series]
+__all__ = ["DGSynthesizer", "SampleArrays"]
 
 
 class DGSynthesizer(BaseEstimator):
@@ -141,48 +82,37 @@ class DGSynthesizer(BaseEstimator):
         and large series are generated with the same relative precision.
     minmax_scale : {"unit", "log", "log_min"}, default="unit"
         How auto-normalisation's per-series level and span are generated:
-        "unit" the midrange and span as they are (as in the paper), "log"
-        both on a log scale fitted to the training series, which spreads
-        out series that sit near the bottom of a wide range, "log_min" the
-        minimum and span on that scale, which keeps the minimum of series
-        whose lowest value is small next to their highest from being the
-        difference of two nearly equal generated numbers (see
-        :class:`dgkeras.columns.MinMaxScale`).
+        "unit" the midrange and span as they are (the paper), "log" both on
+        a log scale fitted to the training series, "log_min" the minimum and
+        span on that scale (:class:`dgkeras.columns.MinMaxScale` says when
+        each helps).
     critic_steps : int or "auto", default="auto"
         Critic updates per training step. "auto" is 5 without differential
         privacy and 1 with it: a critic trained further per generator update
-        keeps the generator from collapsing onto a few attribute values (on
-        MBA it halved the W1 of the series totals, at about 1.5 times the
-        training time; see the hyperparameter guide), while under DP every
-        extra critic update spends privacy budget.
+        keeps the generator from collapsing onto a few attribute values,
+        while under DP every extra critic update spends privacy budget (see
+        :doc:`hyperparameters` for the measured effect).
     generator_steps : int, default=1
         Generator updates per training step.
     packing : int, default=1
-        Samples each critic judges at once (PacGAN, the original
-        DoppelGANger code's ``num_packing``): with m > 1 the critics see m
-        real or m generated series side by side, which lets them notice a
-        generator that keeps producing the same kind of series. The batch is
-        cut to a multiple of m (times the number of replicas). Not
-        available with DP, whose guarantee is per series.
+        Samples each critic judges at once (PacGAN, the original code's
+        ``num_packing``): m real or m generated series side by side, so a
+        generator that keeps producing one kind of series is noticed. The
+        batch is cut to a multiple of m (times the replicas). Not available
+        with DP, whose guarantee is per series.
     ema_decay : float or None, default=None
         Sample with an exponential moving average of the generators' weights
-        over the epochs rather than with their last weights: after each
-        epoch the average becomes ``ema_decay * average + (1 - ema_decay) *
-        weights``. GAN weights keep circling rather than settling, and the
-        average is steadier from one seed to the next; 0.98 averages over
-        about the last 50 epochs. None (or 0) uses the last weights. See
-        :doc:`hyperparameters` for what it changes on real data.
+        over the epochs (after each epoch ``ema_decay * average + (1 -
+        ema_decay) * weights``; 0.98 averages about the last 50) rather than
+        with their last weights, which keep circling. None (or 0) uses the
+        last weights; see :doc:`hyperparameters`.
     marginal_weight : float, default=0.0
         Weight of a term in the generator's loss that pulls each categorical
-        attribute's generated value shares towards the value frequencies of
-        the training series (their KL divergence over each training step's
-        generated batch). A critic's gradient on a value fades with the
-        value's generated probability, so a rare value the generator has
-        dropped never comes back; this term's gradient does not fade (see
-        :mod:`dgkeras.marginals`). On PLAID 1.0 generated every appliance
-        class on every seed tried, where the defaults dropped one to three
-        of 11; see :doc:`hyperparameters` for what it costs elsewhere. Not
-        available with DP: the frequencies are read without noise.
+        attribute's generated value shares towards the training frequencies
+        (KL divergence over each step's generated batch), so that a rare
+        value the generator has dropped comes back, which a critic's fading
+        gradient does not do (see :mod:`dgkeras.marginals`). Not available
+        with DP: the frequencies are read without noise.
     epsilon : float or None, default=None
         Privacy budget: turns on DP-SGD for the two critics (the only
         networks that read real data), with the noise multiplier computed
@@ -197,12 +127,10 @@ class DGSynthesizer(BaseEstimator):
         ``epsilon_`` then reports what it spends.
     dp_noise_source : {"auto", "dgkeras", "tf-privacy"}, default="auto"
         Where DP-SGD's Gaussian noise is drawn: by dgkeras from the fit's
-        seed (a DP fit is then reproducible from ``random_state``), or by
-        TensorFlow Privacy's ``GaussianSumQuery`` (not reproducible; imports
-        only on the ``dgkeras[tf-privacy]`` stack, TensorFlow 2.15 on Python
-        3.10/3.11). "auto" takes TensorFlow Privacy where it imports. Same
-        distribution and accounting either way (see :mod:`dgkeras.dp_noise`);
-        ``dp_settings_.noise_source`` says which a fit used.
+        seed (reproducible from ``random_state``), or by TensorFlow Privacy's
+        ``GaussianSumQuery`` (unseeded; only on the ``dgkeras[tf-privacy]``
+        stack). "auto" takes TensorFlow Privacy where it imports. Same
+        distribution and accounting either way (:mod:`dgkeras.dp_noise`).
     callbacks : list, optional
         Keras-style callbacks: objects with ``on_train_begin(logs)``,
         ``on_epoch_end(epoch, logs)`` and/or ``on_train_end(logs)`` (see
@@ -216,12 +144,10 @@ class DGSynthesizer(BaseEstimator):
     checkpoint_every : int, default=10
         Epochs between checkpoints.
     strategy : tf.distribute.Strategy, optional
-        Train on several devices or machines, e.g.
-        ``tf.distribute.MirroredStrategy()`` or
-        ``tf.distribute.MultiWorkerMirroredStrategy()``. ``batch_size`` is
-        the global batch, split across the replicas; the same seed gives
-        the same training path on any number of replicas (see
-        :doc:`/distributed`). Default: one device.
+        Train on several devices or machines (``MirroredStrategy``,
+        ``MultiWorkerMirroredStrategy``); ``batch_size`` is the global batch
+        and a seed gives the same training path on any number of replicas
+        (see :doc:`/distributed`). Default: one device.
     steps_per_call : int, default=10
         Train steps run by one call of the compiled step function (at most
         an epoch's). More than 1 saves the per-call overhead, which weighs
@@ -395,9 +321,8 @@ class DGSynthesizer(BaseEstimator):
         Raises
         ------
         DataError
-            If the data does not match the schema or cannot be modelled.
-        ValueError
-            On invalid hyperparameters.
+            On invalid parameters, or data that does not match the schema
+            or cannot be modelled (a single series among them).
         TrainingDivergedError
             If a loss or weight becomes NaN or infinite. The estimator then
             holds the weights and history of the last finished epoch (if
@@ -406,178 +331,27 @@ class DGSynthesizer(BaseEstimator):
             Re-raised on Ctrl-C, after the estimator has been left fitted at
             the last finished epoch (if any), with ``history_`` up to it.
         """
-        self._check_params()
-        schema = Schema.from_dict(schema)
-        df = prepare_frame(df, schema, self.max_sequence_len, self.invalid_series,
-                           self.long_series, self.max_categories)
-        ignored = [c for c in df.columns if c not in set(schema.columns)]
-        if ignored:
-            warnings.warn(f"columns {ignored} are not in the schema and are not modelled; "
-                          "they will not appear in sampled data", UserWarning, stacklevel=2)
-        encoder = Encoder(schema, self.sample_len, self.max_sequence_len, self.auto_normalize,
-                          self.normalization, self.time_mode,
-                          self.log_columns or (), self.minmax_scale).fit(df)
-        data = encoder.transform(df)
-        critic_steps = self._critic_steps()
-        dp = resolve_dp_settings(self.epsilon, self.delta, self.l2_norm_clip,
-                                 self.noise_multiplier, data.n_series, self.batch_size,
-                                 self.epochs, critic_steps, self.dp_noise_source)
-        seed = int(np.random.default_rng(self.random_state).integers(0, 2**31 - 1))
-        config = NetworkConfig(
-            attribute_outputs=encoder.attribute_outputs,
-            minmax_outputs=encoder.minmax_outputs,
-            feature_outputs=encoder.feature_outputs,
-            n_steps=encoder.padded_len_ // encoder.sample_len_,
-            sample_len=encoder.sample_len_,
-            attribute_noise_dim=self.attribute_noise_dim,
-            feature_noise_dim=self.feature_noise_dim,
-            attribute_units=tuple(self.attribute_units),
-            lstm_units=self.lstm_units,
-            lstm_layers=self.lstm_layers,
-            critic_units=tuple(self.critic_units),
-            aux_critic=bool(self.aux_critic),
-            packing=int(self.packing),
-            seed=seed,
-            mixed_precision=bool(self.mixed_precision),
-        )
-        strategy = self.strategy if self.strategy is not None else tf.distribute.get_strategy()
-        with strategy.scope():
-            model = DoppelGANger(config)
-        trainer = Trainer(model, TrainingConfig(
-            epochs=self.epochs, batch_size=self.batch_size, generator_lr=self.generator_lr,
-            critic_lr=self.critic_lr, beta_1=self.beta_1, gp_weight=self.gp_weight,
-            aux_critic_weight=self.aux_critic_weight, critic_steps=critic_steps,
-            generator_steps=self.generator_steps, seed=seed, dp=dp,
-            steps_per_call=self.steps_per_call,
-            ema_decay=self.ema_decay, marginal_weight=float(self.marginal_weight)),
-            n_series=data.n_series, strategy=strategy)
-        arrays = (data.attributes, data.minmax, data.features)
-        initial_epoch, initial_history, callbacks = self._training_callbacks(
-            trainer, arrays, encoder, resume)
+        params = validate_params(self.get_params())
+        encoder, data = encode_training_data(df, Schema.from_dict(schema), params)
+        trainer = build_trainer(params, encoder, data.n_series)
+        initial_epoch, initial_history, callbacks = training_callbacks(
+            params, self.get_params(), self, trainer, data, encoder, resume)
         self.stop_training = False
         try:
-            history = trainer.fit(*arrays, callbacks=callbacks, initial_epoch=initial_epoch,
-                                  initial_history=initial_history,
-                                  stop_requested=lambda: self.stop_training)
+            trainer.fit(data.attributes, data.minmax, data.features, callbacks=callbacks,
+                        initial_epoch=initial_epoch, initial_history=initial_history,
+                        stop_requested=lambda: self.stop_training)
         except (KeyboardInterrupt, TrainingDivergedError):
             # Keep what the finished epochs learned: the trainer has restored
             # their weights, so the model samples finite values.
             if len(trainer.history):
-                self._set_fitted(encoder, model, trainer.history, n_series=data.n_series, dp=dp)
+                self._set_fitted(fitted_model(trainer, encoder, data))
             raise
-        self._set_fitted(encoder, model, history, n_series=data.n_series, dp=dp)
+        self._set_fitted(fitted_model(trainer, encoder, data))
         return self
 
-    def _training_callbacks(self, trainer: Trainer, arrays: tuple, encoder: Encoder,
-                            resume: bool):
-        """Restore a checkpoint if asked; build progress, TensorBoard, checkpoint and
-        user callbacks. Returns (initial epoch, initial history, CallbackList)."""
-        callbacks: List[Any] = []
-        initial_epoch, initial_history = 0, None
-        if self.checkpoint_dir is not None:
-            settings = {k: v for k, v in self.get_params().items() if k not in _RUN_PARAMS}
-            # The encoder's ranges too: data scaled by a constant encodes the same.
-            settings["encoder"] = encoder.to_state()
-            checkpointer = Checkpointer(self.checkpoint_dir, self.checkpoint_every, trainer,
-                                        fingerprint(arrays, settings))
-            if resume:
-                restored = checkpointer.restore()
-                if restored is not None:
-                    initial_epoch, initial_history = restored
-            callbacks.append(checkpointer)
-        elif resume:
-            raise DataError("resume=True needs checkpoint_dir, the folder of the checkpoints")
-        if self.verbose:
-            callbacks.insert(0, ProgressBar(self.epochs, self.verbose,
-                                            initial_epoch=initial_epoch))
-        if self.log_dir is not None:
-            callbacks.append(TensorBoardLogger(self.log_dir))
-        callbacks += list(self.callbacks or [])
-        return initial_epoch, initial_history, CallbackList(callbacks, model=self)
-
-    def _set_fitted(self, encoder: Encoder, model: DoppelGANger, history: pd.DataFrame,
-                    n_series: int, dp: Optional[DPSettings]) -> None:
-        self.encoder_ = encoder
-        self.model_ = model
-        self.schema_ = encoder.schema
-        self.history_ = history
-        self.dp_settings_ = dp
-        self.epsilon_ = None if dp is None else dp.epsilon
-        self.noise_multiplier_ = None if dp is None else dp.noise_multiplier
-        self.delta_ = None if dp is None else dp.delta
-        self.n_series_ = int(n_series)
-        self.sample_len_ = encoder.sample_len_
-        self.max_sequence_len_ = encoder.max_len_
-
-    def _trains_privately(self) -> bool:
-        """Whether a fit uses DP-SGD: ``epsilon`` or ``noise_multiplier`` is given."""
-        return self.epsilon is not None or self.noise_multiplier is not None
-
-    def _critic_steps(self, private: Optional[bool] = None) -> int:
-        """``critic_steps`` with "auto" resolved: 5, or 1 under differential privacy.
-
-        ``private`` defaults to whether this estimator trains with DP;
-        attribute refitting, which uses its rows without DP, passes False.
-        """
-        if isinstance(self.critic_steps, str) and self.critic_steps == "auto":
-            if private is None:
-                private = self._trains_privately()
-            return 1 if private else 5
-        return int(self.critic_steps)
-
-    def _check_params(self) -> None:
-        positive_ints = ("epochs", "batch_size", "checkpoint_every", "attribute_noise_dim",
-                         "feature_noise_dim", "lstm_units", "lstm_layers", "generator_steps",
-                         "steps_per_call", "packing")
-        steps = self.critic_steps
-        if not (isinstance(steps, str) and steps == "auto") and (
-                isinstance(steps, bool) or not isinstance(steps, numbers.Integral) or steps < 1):
-            raise ValueError(f"critic_steps must be a positive integer or 'auto', got {steps!r}")
-        for name in positive_ints:
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
-        for name in ("attribute_units", "critic_units"):
-            units = getattr(self, name)
-            if (not isinstance(units, (list, tuple)) or not units
-                    or not all(isinstance(u, numbers.Integral) and u >= 1 for u in units)):
-                raise ValueError(f"{name} must be a non-empty sequence of positive integers, "
-                                 f"got {units!r}")
-        for name in ("generator_lr", "critic_lr"):
-            value = getattr(self, name)
-            if not isinstance(value, numbers.Real) or not value > 0:
-                raise ValueError(f"{name} must be a positive number, got {value!r}")
-        if isinstance(self.max_categories, bool) or not isinstance(
-                self.max_categories, numbers.Integral) or self.max_categories < 2:
-            raise ValueError(f"max_categories must be an integer >= 2, got "
-                             f"{self.max_categories!r}")
-        if not isinstance(self.beta_1, numbers.Real) or not 0 <= self.beta_1 < 1:
-            raise ValueError(f"beta_1 must lie in [0, 1), got {self.beta_1!r}")
-        if self.ema_decay is not None and (isinstance(self.ema_decay, bool) or not isinstance(
-                self.ema_decay, numbers.Real) or not 0 <= self.ema_decay < 1):
-            raise ValueError(f"ema_decay must be None or lie in [0, 1), got {self.ema_decay!r}")
-        for name in ("gp_weight", "aux_critic_weight", "marginal_weight"):
-            _check_non_negative(name, getattr(self, name))
-        check_noise_source(self.dp_noise_source)
-        if not isinstance(self.mixed_precision, bool):
-            raise ValueError(f"mixed_precision must be True or False, got "
-                             f"{self.mixed_precision!r}")
-        if self.mixed_precision and self._trains_privately():
-            # DP-SGD clips per-example gradients to l2_norm_clip; under loss
-            # scaling they would be clipped at the scaled size.
-            raise ValueError("mixed_precision=True cannot be combined with differential "
-                             "privacy (epsilon or noise_multiplier); train DP in float32")
-        if self.packing > 1 and self._trains_privately():
-            # DP-SGD bounds each series' influence by clipping its gradient; a
-            # pack mixes several series into one example.
-            raise ValueError(f"packing={self.packing} cannot be combined with differential "
-                             "privacy (epsilon or noise_multiplier); use packing=1")
-        if self.marginal_weight and self._trains_privately():
-            # The value frequencies would reach the generator without DP noise.
-            raise ValueError(f"marginal_weight={self.marginal_weight!r} cannot be combined "
-                             "with differential privacy (epsilon or noise_multiplier): it "
-                             "uses the training data's value frequencies without noise; "
-                             "use marginal_weight=0")
+    def _set_fitted(self, fitted: FittedModel) -> None:
+        self.__dict__.update(fitted.estimator_attributes())
 
     def refit_attributes(self, attributes: pd.DataFrame, epochs: Optional[int] = None,
                          random_state: Optional[int] = None,
@@ -591,7 +365,7 @@ class DGSynthesizer(BaseEstimator):
         keeping their behaviour). The generator is trained against a fresh
         critic on attributes alone, with ``critic_steps`` critic updates per
         generator update ("auto" is 5 here even under DP, as the new rows are
-        used without it).
+        used without it; ``epsilon_`` still describes the original data).
 
         Parameters
         ----------
@@ -604,57 +378,35 @@ class DGSynthesizer(BaseEstimator):
         random_state : int, optional
             Seed of this retraining.
         marginal_weight : float, optional
-            Weight of the pull of the generated categorical value shares
-            towards those of ``attributes`` (as the estimator's parameter of
-            that name, here with the new rows' shares). Default
-            ``self.marginal_weight``. Allowed for a model trained with DP, as
-            the new rows are used without it. A value the attribute generator
-            has dropped during the first training gets no gradient from the
-            critic and stays dropped after a refit without it.
+            As the estimator's parameter, with the new rows' value shares;
+            default ``self.marginal_weight``. Allowed for a model trained
+            with DP. A value the attribute generator dropped in the first
+            training gets no gradient from the critic and stays dropped
+            after a refit without it.
 
         Returns
         -------
         DGSynthesizer
             self. ``attribute_history_`` holds the per-epoch losses.
-
-        Notes
-        -----
-        Under differential privacy, ``epsilon_`` still describes the
-        original training data; the new attribute rows are used as given,
-        without DP.
         """
         check_is_fitted(self, "model_")
-        names = list(self.schema_.attributes)
-        if not names:
-            raise DataError("the model was fitted without attribute columns; there is "
-                            "nothing to refit")
-        if not isinstance(attributes, pd.DataFrame) or len(attributes) == 0:
-            raise DataError("attributes must be a non-empty pandas DataFrame")
-        missing = [c for c in names if c not in attributes.columns]
-        if missing:
-            raise DataError(f"attributes frame lacks attribute columns {missing}")
-        id_column = self.schema_.id_column
-        if id_column in attributes.columns:
-            attributes = attributes.groupby(id_column, sort=False)[names].first()
-        frame = attributes[names].reset_index(drop=True)
-        for column, kind in self.schema_.attributes.items():
-            if kind == "continuous" and frame[column].isna().any():
-                raise DataError(f"attributes column {column!r} has missing values")
-        encoded = self.encoder_.encode_attributes(frame, check_range=True)
+        encoded = refit_rows(self.encoder_, attributes)
         epochs = self.epochs if epochs is None else epochs
-        if isinstance(epochs, bool) or not isinstance(epochs, numbers.Integral) or epochs < 1:
-            raise DataError(f"epochs must be a positive integer, got {epochs!r}")
         weight = self.marginal_weight if marginal_weight is None else marginal_weight
-        _check_non_negative("marginal_weight", weight)
-        seed = int(np.random.default_rng(random_state).integers(0, 2**31 - 1))
+        check("epochs", epochs)
+        check("marginal_weight", weight)
         self.attribute_history_ = refit_attribute_generator(self.model_, encoded, TrainingConfig(
             epochs=int(epochs), batch_size=self.batch_size, generator_lr=self.generator_lr,
             critic_lr=self.critic_lr, beta_1=self.beta_1, gp_weight=self.gp_weight,
-            critic_steps=self._critic_steps(private=False), marginal_weight=float(weight),
-            seed=seed))
+            critic_steps=resolve_critic_steps(self.critic_steps, private=False),
+            marginal_weight=float(weight), seed=fit_seed(random_state)))
         return self
 
     # -------------------------------------------------------------- sample
+    def _sampler(self) -> Sampler:
+        check_is_fitted(self, "model_")
+        return Sampler(self.encoder_, self.model_, self.strategy)
+
     def sample(
         self,
         n: Optional[int] = None,
@@ -669,8 +421,9 @@ class DGSynthesizer(BaseEstimator):
         n : int, optional
             Number of series. Required unless ``attributes`` is given.
         attributes : pandas.DataFrame, optional
-            One row per series to generate, holding every attribute column;
-            the series get exactly these attribute values.
+            One row per series to generate, holding every attribute column
+            (the series get exactly these values), or some of them (the
+            others are drawn from the model given these).
         length : int, optional
             Force every series to this many records (1 to
             ``max_sequence_len_``); by default lengths follow the learned
@@ -690,8 +443,8 @@ class DGSynthesizer(BaseEstimator):
         DataError
             On invalid ``n``, ``attributes`` or ``length``.
         """
-        n, given, encoded = self._check_sample_request(n, attributes, length, random_state)
-        return self._decode(self._generate(n, encoded, random_state), length, given, 0)
+        sampler = self._sampler()
+        return sampler.frame(sampler.request(n, attributes, length, random_state))
 
     def sample_arrays(
         self,
@@ -726,33 +479,8 @@ class DGSynthesizer(BaseEstimator):
             ``time_mode="learned"``, whose series have times of their own:
             use :meth:`sample` there.
         """
-        check_is_fitted(self, "model_")
-        encoder = self.encoder_
-        if encoder.learned_time_ is not None:
-            raise DataError("sample_arrays needs a common time grid, and this model was fitted "
-                            "with time_mode='learned'; use sample() for series with their "
-                            "own times")
-        n, given, encoded = self._check_sample_request(n, attributes, length, random_state)
-        # Each block is decoded into its rows of the result while the next one
-        # is generated.
-        features = encoder.empty_feature_arrays(n)
-        lengths = np.empty(n, dtype=np.int64)
-        tables: List[pd.DataFrame] = []
-        start = 0
-        for attrs, minmax, records in self._generate_blocks(n, encoded, random_state):
-            rows = slice(start, start + len(records))
-            lengths[rows] = self._lengths(records, length)
-            tables.append(encoder.inverse_transform_arrays(
-                attrs, minmax, records, lengths[rows],
-                None if given is None else given.iloc[rows],
-                out={name: array[rows] for name, array in features.items()})[0])
-            start = rows.stop
-        table = tables[0] if len(tables) == 1 else pd.concat(tables, ignore_index=True)
-        if self.schema_.id_column is not None:
-            table.insert(0, self.schema_.id_column, encoder.new_ids(n))
-        times = (None if encoder.time_grid_ is None
-                 else encoder.time_grid_.take(np.arange(encoder.max_len_)))
-        return SampleArrays(table, features, lengths, times)
+        sampler = self._sampler()
+        return sampler.arrays(sampler.request(n, attributes, length, random_state))
 
     def iter_samples(
         self,
@@ -778,22 +506,10 @@ class DGSynthesizer(BaseEstimator):
         ------
         pandas.DataFrame
         """
-        if isinstance(chunk_size, bool) or not isinstance(chunk_size, numbers.Integral) \
-                or chunk_size < 1:
-            raise DataError(f"chunk_size must be a positive integer, got {chunk_size!r}")
-        n, given, encoded = self._check_sample_request(n, attributes, length, random_state)
-        buffer: Optional[tuple] = None
-        offset = 0
-        for block in self._generate_blocks(n, encoded, random_state):
-            buffer = block if buffer is None else tuple(
-                np.concatenate([a, b], axis=0) for a, b in zip(buffer, block))
-            while len(buffer[0]) >= chunk_size:
-                head = tuple(a[:chunk_size] for a in buffer)
-                buffer = tuple(a[chunk_size:] for a in buffer)
-                yield self._decode(head, length, given, offset)
-                offset += chunk_size
-        if buffer is not None and len(buffer[0]):
-            yield self._decode(buffer, length, given, offset)
+        check_chunk_size(chunk_size)
+        sampler = self._sampler()
+        yield from sampler.chunks(sampler.request(n, attributes, length, random_state),
+                                  chunk_size)
 
     def sample_to(
         self,
@@ -829,228 +545,18 @@ class DGSynthesizer(BaseEstimator):
         pathlib.Path
             The written file.
         """
-        path = Path(path)
-        if path.exists() and not overwrite:
-            raise DataError(f"{str(path)!r} exists; pass overwrite=True to replace it")
-        writer = _chunk_writer(path)
         chunks = self.iter_samples(n, chunk_size, attributes, length, random_state)
-        if verbose:
-            chunks = _with_progress(chunks, len(attributes) if n is None else n, chunk_size,
-                                    verbose)
-        tmp = path.with_name(f".{path.name}.partial")
-        try:
-            writer(chunks, tmp)
-            os.replace(tmp, path)
-        finally:
-            if tmp.exists():
-                tmp.unlink()
-        return path
-
-    def _check_sample_request(self, n, attributes, length, random_state=None):
-        check_is_fitted(self, "model_")
-        given = encoded = None
-        if attributes is not None:
-            given = self._check_given_attributes(attributes, n)
-            n = len(given)
-            if len(given.columns) < len(self.schema_.attributes):
-                given, encoded = self._complete_attributes(given, random_state)
-            else:
-                encoded = self.encoder_.encode_attributes(given, check_range=True)
-        if n is None:
-            raise DataError("sampling needs n, the number of series, or an attributes frame")
-        if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1:
-            raise DataError(f"n must be a positive integer number of series, got {n!r}")
-        max_len = self.encoder_.max_len_
-        if length is not None and (isinstance(length, bool)
-                                   or not isinstance(length, numbers.Integral)
-                                   or not 1 <= length <= max_len):
-            raise DataError(f"length must be an integer in [1, max_sequence_len_={max_len}], "
-                            f"got {length!r}")
-        return int(n), given, encoded
-
-    def _check_given_attributes(self, attributes: pd.DataFrame, n: Optional[int]) -> pd.DataFrame:
-        if not isinstance(attributes, pd.DataFrame):
-            raise DataError(f"attributes must be a pandas DataFrame, got "
-                            f"{type(attributes).__name__}")
-        known = list(self.schema_.attributes)
-        if not known:
-            raise DataError("the model was fitted without attribute columns, so attributes "
-                            "cannot be given")
-        names = [c for c in known if c in attributes.columns]
-        if not names:
-            raise DataError(f"attributes frame has none of the attribute columns {known}")
-        if len(attributes) == 0:
-            raise DataError("attributes frame is empty: give one row per series to generate")
-        if n is not None and n != len(attributes):
-            raise DataError(f"n={n} does not match the {len(attributes)} rows of attributes")
-        for column in names:
-            if attributes[column].isna().any() and self.schema_.attributes[column] != "categorical":
-                raise DataError(f"attributes column {column!r} has missing values")
-        return attributes[names].reset_index(drop=True)
-
-    def _complete_attributes(self, partial: pd.DataFrame, random_state: Optional[int]):
-        """Given some attribute columns, draw the others from the model's conditional."""
-        encoder = self.encoder_
-        # Refuse unknown categories and out-of-range values before any sampling.
-        for column in encoder.attribute_columns_:
-            if column.name not in partial.columns:
-                continue
-            if column.kind == "continuous":
-                column.check_range(partial[column.name], " (given attributes)")
-            else:
-                column.codes(partial[column.name], " (given attributes)")
-        rng = np.random.default_rng(None if random_state is None else [random_state, 7])
-        noise_dim = self.model_.config.attribute_noise_dim
-
-        def generate(m: int) -> np.ndarray:
-            noise = rng.standard_normal((m, noise_dim), dtype=np.float32)
-            return self.model_.sample_attribute_arrays(noise)
-
-        encoded = complete_attributes(encoder, partial, generate, rng)
-        given = encoder.decode_attributes(encoded)
-        dtypes = given.dtypes.to_dict()
-        for column in partial.columns:  # exactly the values asked for, in the training dtype
-            given[column] = partial[column].to_numpy()
-        return given.astype(dtypes), encoded
-
-    def _generate(self, n: int, given: Optional[np.ndarray],
-                  random_state: Optional[int]) -> tuple:
-        """Raw generator outputs (attributes, min/max, records) for all n series."""
-        if n <= SAMPLE_BATCH:  # one block: its arrays as they are
-            return next(self._generate_blocks(n, given, random_state))
-        arrays: List[np.ndarray] = []
-        start = 0
-        for block in self._generate_blocks(n, given, random_state):
-            if not arrays:  # one array per output for all n series: a single copy
-                arrays = [np.empty((n,) + a.shape[1:], a.dtype) for a in block]
-            for whole, part in zip(arrays, block):
-                whole[start:start + len(part)] = part
-            start += len(block[0])
-        return tuple(arrays)
-
-    def _generate_blocks(self, n: int, given: Optional[np.ndarray],
-                         random_state: Optional[int]) -> Iterator[tuple]:
-        """Raw generator outputs in blocks of at most SAMPLE_BATCH series.
-
-        The noise is drawn NOISE_BLOCK series at a time, in order, so the
-        output for a seed does not depend on SAMPLE_BATCH. The arrays are
-        read-only views of the generator's output, not copies.
-
-        With several blocks, the next block is generated on a worker thread
-        while the caller works on the current one (TensorFlow releases the
-        GIL), and its noise is drawn while the block before it is generated:
-        decoding and noise draws then overlap the networks. Every block's
-        output depends on its noise only, so this changes no values.
-        """
-        strategy = self._sampling_strategy()
-        rng = np.random.default_rng(random_state)
-        blocks = ((start, self._noise_block(rng, start, min(start + SAMPLE_BATCH, n)))
-                  for start in range(0, n, SAMPLE_BATCH))
-
-        def run(start: int, noise: List[np.ndarray]) -> tuple:
-            part = None if given is None else given[start:start + len(noise[0])]
-            return self.model_.sample_arrays(*noise, given_attributes=part, strategy=strategy)
-
-        if n <= SAMPLE_BATCH or strategy is not None:
-            # One block has nothing to overlap; a distribution strategy keeps to the
-            # thread that entered it.
-            for start, noise in blocks:
-                yield run(start, noise)
-            return
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="dgkeras-sample") as pool:
-            pending = pool.submit(run, *next(blocks))
-            for start, noise in blocks:  # drawn while the pending block is generated
-                upcoming = pool.submit(run, start, noise)
-                yield pending.result()
-                pending = upcoming
-            yield pending.result()
-
-    def _noise_block(self, rng: np.random.Generator, start: int, stop: int) -> List[np.ndarray]:
-        """The three noise inputs for series start..stop, drawn NOISE_BLOCK at a time."""
-        config = self.model_.config
-        draws = []
-        for block in range(start, stop, NOISE_BLOCK):
-            size = min(NOISE_BLOCK, stop - block)
-            draws.append((
-                rng.standard_normal((size, config.attribute_noise_dim), dtype=np.float32),
-                rng.standard_normal((size, config.attribute_noise_dim), dtype=np.float32),
-                rng.standard_normal((size, config.n_steps, config.feature_noise_dim),
-                                    dtype=np.float32)))
-        return [np.concatenate(parts) if len(parts) > 1 else parts[0] for parts in zip(*draws)]
-
-    def _sampling_strategy(self) -> Optional[Any]:
-        """The fit's strategy when all its replicas are local (MirroredStrategy)."""
-        strategy = getattr(self, "strategy", None)
-        if strategy is None or len(strategy.extended.worker_devices) < \
-                strategy.num_replicas_in_sync:
-            return None
-        return strategy
-
-    def _decode(self, arrays: tuple, length: Optional[int], given: Optional[pd.DataFrame],
-                offset: int) -> pd.DataFrame:
-        attrs, minmax, records = arrays
-        n = len(records)
-        lengths = self._lengths(records, length)
-        given_part = None if given is None else given.iloc[offset:offset + n]
-        return self.encoder_.inverse_transform(attrs, minmax, records, lengths, given_part,
-                                               id_offset=offset)
-
-    def _lengths(self, records: np.ndarray, length: Optional[int]) -> np.ndarray:
-        """Records per generated series: ``length`` when forced, else from the flags."""
-        if length is not None:
-            return np.full(len(records), int(length), dtype=np.int64)
-        return lengths_from_flags(records, self.encoder_.max_len_)
+        total = len(attributes) if n is None and attributes is not None else n
+        return write_chunks(path, chunks, total, chunk_size, overwrite, verbose)
 
     # --------------------------------------------------------- persistence
-    def _fitted_meta(self) -> Dict[str, Any]:
-        return {
-            "package_version": __version__,
-            "encoder": self.encoder_.to_state(),
-            "network": self.model_.config.to_dict(),
-            "history": {k: [float(v) for v in self.history_[k]] for k in self.history_.columns},
-            "dp_settings_": None if self.dp_settings_ is None else asdict(self.dp_settings_),
-            "n_series_": self.n_series_,
-        }
-
-    def _restore_fitted(self, meta: Dict[str, Any], weights: Dict[str, List[np.ndarray]]) -> None:
-        encoder = Encoder.from_state(meta["encoder"])
-        model = DoppelGANger(NetworkConfig.from_dict(meta["network"]))
-        model.set_weights(weights)
-        dp = meta["dp_settings_"]
-        if dp is not None:
-            # Models saved before the noise source was recorded had TensorFlow Privacy's.
-            dp = DPSettings(**{"noise_source": "tf-privacy", **dp})
-        self._set_fitted(encoder, model, pd.DataFrame(meta["history"]),
-                         n_series=meta["n_series_"], dp=dp)
-
-    @classmethod
-    def _default_params(cls) -> Dict[str, Any]:
-        return {name: parameter.default for name, parameter in
-                inspect.signature(cls.__init__).parameters.items() if name != "self"}
-
     def __getstate__(self) -> Dict[str, Any]:
-        # Only plain data is pickled (parameters, JSON-able state, numpy
-        # weights): Keras objects and tf.functions do not pickle, and data
-        # survives library upgrades where class layouts do not.
-        state = {k: v for k, v in self.__dict__.items() if not k.endswith("_")}
-        state.update(dict.fromkeys(_OBJECT_PARAMS))  # objects, not data: not pickled
-        state.pop("stop_training", None)
-        state["_dgkeras_version"] = __version__
-        if hasattr(self, "model_"):
-            state["_fitted_meta"] = self._fitted_meta()
-            state["_weights"] = self.model_.get_weights()
-        return state
+        return pickle_state(self.__dict__)
 
     def __setstate__(self, state: Dict[str, Any]) -> None:
-        state = dict(state)
-        meta = state.pop("_fitted_meta", None)
-        weights = state.pop("_weights", None)
-        state.pop("_dgkeras_version", None)
         # A pickle from a version without some parameter gets its default.
-        self.__dict__.update(self._default_params())
-        self.__dict__.update(state)
-        if meta is not None:
-            self._restore_fitted(meta, weights)
+        self.__dict__.update(type(self)().get_params())
+        self.__dict__.update(unpickle_state(state))
 
     def save(self, path: str) -> None:
         """Write the fitted model to a single file holding no executable code.
@@ -1064,13 +570,7 @@ class DGSynthesizer(BaseEstimator):
             Destination file; written atomically.
         """
         check_is_fitted(self, "model_")
-        params = {k: (list(v) if isinstance(v, tuple) else v)
-                  for k, v in self.get_params().items()}
-        params.update(dict.fromkeys(_OBJECT_PARAMS))  # objects, not data: not saved
-        if not isinstance(params["random_state"], (int, type(None))):
-            params["random_state"] = None
-        write_model_file(path, {"params": params, **self._fitted_meta()},
-                         self.model_.get_weights())
+        save_model(path, self.get_params(), FittedModel.of(self.__dict__))
 
     @classmethod
     def load(cls, path: str) -> "DGSynthesizer":
@@ -1091,88 +591,6 @@ class DGSynthesizer(BaseEstimator):
             If the file is corrupt, truncated, not a dgkeras model or of a
             newer format.
         """
-        meta, weights = read_model_file(path)
-        try:
-            params = dict(meta["params"])
-            for name in _TUPLE_PARAMS:
-                params[name] = tuple(params[name])
-            synth = cls(**params)
-            synth._restore_fitted(meta, weights)
-        except (KeyError, TypeError, ValueError) as exc:
-            if isinstance(exc, DataError):
-                raise
-            raise DataError(f"{str(path)!r} holds an incomplete or inconsistent dgkeras model: "
-                            f"{exc}") from exc
+        synth, fitted = load_model(path, cls)
+        synth._set_fitted(fitted)
         return synth
-
-
-def _check_non_negative(name: str, value: Any) -> None:
-    """Raise ValueError naming ``name`` unless ``value`` is a real number >= 0 (not NaN)."""
-    if not isinstance(value, numbers.Real) or not value >= 0:  # NaN fails >= too
-        raise ValueError(f"{name} must be a non-negative number, got {value!r}")
-
-
-def lengths_from_flags(records: np.ndarray, max_len: int) -> np.ndarray:
-    """Series lengths from generation flags: up to the first "ended" record.
-
-    Parameters
-    ----------
-    records : ndarray, shape (n, T, width)
-        Generated records, the last two columns the flag pair.
-    max_len : int
-        Cap on the length (records past it are padding).
-
-    Returns
-    -------
-    ndarray of int, shape (n,)
-        Values in [1, max_len].
-    """
-    ended = records[:, :, -1] > records[:, :, -2]
-    first_end = np.where(ended.any(axis=1), ended.argmax(axis=1) + 1, records.shape[1])
-    return np.clip(first_end, 1, max_len).astype(np.int64)
-
-
-def _with_progress(chunks: Iterator[pd.DataFrame], n: int, chunk_size: int,
-                   verbose: int) -> Iterator[pd.DataFrame]:
-    """Pass the chunks on, drawing a progress bar over the series written."""
-    bar = ProgressBar(n, verbose, unit="series")
-    done = 0
-    for chunk in chunks:
-        yield chunk
-        done = min(n, done + chunk_size)  # every chunk but the last is full
-        bar.update(done)
-
-
-def _chunk_writer(path: Path) -> Callable[[Iterator[pd.DataFrame], Path], None]:
-    """A function that writes DataFrame chunks to a file in the format of ``path``."""
-    name = path.name.lower()
-    if name.endswith(".parquet"):
-        try:
-            import pyarrow as pa
-            import pyarrow.parquet as pq
-        except ImportError as exc:
-            raise DataError("writing parquet needs pyarrow: pip install pyarrow") from exc
-
-        def write_parquet(chunks: Iterator[pd.DataFrame], target: Path) -> None:
-            writer = None
-            try:
-                for chunk in chunks:
-                    table = pa.Table.from_pandas(chunk, preserve_index=False)
-                    if writer is None:
-                        writer = pq.ParquetWriter(target, table.schema)
-                    writer.write_table(table)
-            finally:
-                if writer is not None:
-                    writer.close()
-        return write_parquet
-    if name.endswith(".csv") or name.endswith(".csv.gz"):
-        def write_csv(chunks: Iterator[pd.DataFrame], target: Path) -> None:
-            compression = "gzip" if name.endswith(".gz") else None
-            mode = "wb" if compression else "w"
-            opener = gzip.open if compression else open
-            with opener(target, mode) as handle:
-                for i, chunk in enumerate(chunks):
-                    text = chunk.to_csv(index=False, header=i == 0)
-                    handle.write(text.encode("utf-8") if compression else text)
-        return write_csv
-    raise DataError(f"{str(path)!r}: choose a .csv, .csv.gz or .parquet file name")

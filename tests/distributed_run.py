@@ -67,9 +67,12 @@ if MODE == "mirrored":
     result["marginal_weight_difference"] = max_weight_difference(fit(**pulled),
                                                                  fit(STRATEGY, **pulled))
     # The same weights sample the same series on one device and split across two.
-    two_arrays = list(two._generate_blocks(2500, None, 3))
-    two.strategy = None
-    one_arrays = list(two._generate_blocks(2500, None, 3))
+    from dgkeras.sampling import Sampler
+
+    replicated = Sampler(two.encoder_, two.model_, two.strategy)
+    two_arrays = list(replicated.blocks(replicated.request(2500, None, None, 3)))
+    local = Sampler(two.encoder_, two.model_)
+    one_arrays = list(local.blocks(local.request(2500, None, None, 3)))
     result["replicated_sampling_difference"] = max(
         float(np.abs(a - b).max()) for x, y in zip(one_arrays, two_arrays)
         for a, b in zip(x, y))

@@ -8,9 +8,9 @@ import tensorflow as tf
 from conftest import SMALL, attribute_frame, attribute_networks
 
 from dgkeras import DGSynthesizer
-from dgkeras.columns import Output
 from dgkeras.gan import DoppelGANger
 from dgkeras.marginals import categorical_frequencies, frequency_target, marginal_divergence
+from dgkeras.outputs import Output
 from dgkeras.training import Trainer, TrainingConfig
 
 OUTPUTS = [Output("colour", 3, "softmax"), Output("size", 1, "sigmoid"),

@@ -17,6 +17,7 @@ from conftest import DATA, SMALL, attribute_frame
 
 import dgkeras.training
 from dgkeras import DGSynthesizer, TrainingDivergedError
+from dgkeras.sampling import Sampler
 
 
 def test_divergence_stops_with_the_last_good_weights(monkeypatch):
@@ -141,7 +142,7 @@ def test_interrupted_sample_to_leaves_no_file(fitted_attributes, tmp_path, monke
     synth, _, _ = fitted_attributes
     target = tmp_path / "out.csv"
     calls = []
-    real_decode = DGSynthesizer._decode
+    real_decode = Sampler.decode
 
     def decode_then_interrupt(self, *args):
         calls.append(1)
@@ -149,7 +150,7 @@ def test_interrupted_sample_to_leaves_no_file(fitted_attributes, tmp_path, monke
             raise KeyboardInterrupt
         return real_decode(self, *args)
 
-    monkeypatch.setattr(DGSynthesizer, "_decode", decode_then_interrupt)
+    monkeypatch.setattr(Sampler, "decode", decode_then_interrupt)
     with pytest.raises(KeyboardInterrupt):
         synth.sample_to(target, 300, chunk_size=100)
     assert list(tmp_path.iterdir()) == []

@@ -92,36 +92,36 @@ def test_arrays_check_their_arguments(fitted_mixed):
         synth.sample_arrays(3, length=10_000)
 
 
-def test_arrays_decoded_block_by_block_equal_one_block(fitted_attributes, monkeypatch):
+def test_arrays_decoded_block_by_block_equal_one_block(fitted_attributes):
     """Blocks are generated ahead on a worker thread and decoded into their rows."""
-    from dgkeras import synthesizer
+    from dgkeras.sampling import Sampler
 
     synth, _, _ = fitted_attributes
     given = pd.DataFrame({"region": ["n", "s", "e"] * 9, "premium": [True, False] * 13 + [True],
                           "size": list(range(0, 54, 2))})
-    monkeypatch.setattr(synthesizer, "NOISE_BLOCK", 4)
-    one = synth.sample_arrays(attributes=given, random_state=6)
-    monkeypatch.setattr(synthesizer, "SAMPLE_BATCH", 8)
-    assert [len(b[2]) for b in synth._generate_blocks(27, None, 6)] == [8, 8, 8, 3]
-    blocks = synth.sample_arrays(attributes=given, random_state=6)
+    whole = Sampler(synth.encoder_, synth.model_, noise_block=4)
+    one = whole.arrays(whole.request(None, given, None, 6))
+    blocked = Sampler(synth.encoder_, synth.model_, noise_block=4, batch=8)
+    assert [len(b[2]) for b in blocked.blocks(blocked.request(27, None, None, 6))] == [8, 8, 8, 3]
+    blocks = blocked.arrays(blocked.request(None, given, None, 6))
     pd.testing.assert_frame_equal(blocks.attributes, one.attributes)
     assert blocks.attributes["size"].tolist() == list(range(0, 54, 2))
     np.testing.assert_array_equal(blocks.lengths, one.lengths)
     # Equal up to the float32 rounding of XLA programs compiled for other batch sizes.
     np.testing.assert_allclose(blocks.features["usage"], one.features["usage"], rtol=1e-5)
-    long = synth.sample(attributes=given, random_state=6)
+    long = blocked.frame(blocked.request(None, given, None, 6))
     assert len(long) == blocks.lengths.sum()
     np.testing.assert_array_equal(_as_long(blocks, synth.schema_)["usage"], long["usage"])
 
 
-def test_stopping_early_leaves_no_sampling_thread(fitted_attributes, monkeypatch):
+def test_stopping_early_leaves_no_sampling_thread(fitted_attributes):
     import threading
 
-    from dgkeras import synthesizer
+    from dgkeras.sampling import Sampler
 
     synth, _, _ = fitted_attributes
-    monkeypatch.setattr(synthesizer, "SAMPLE_BATCH", 1000)
-    chunks = synth.iter_samples(5000, chunk_size=1000, random_state=0)
+    sampler = Sampler(synth.encoder_, synth.model_, batch=1000)
+    chunks = sampler.chunks(sampler.request(5000, None, None, 0), chunk_size=1000)
     first = next(chunks)
     assert first["id"].nunique() == 1000
     assert any(t.name.startswith("dgkeras-sample") for t in threading.enumerate())

@@ -5,7 +5,8 @@ import io
 import pandas as pd
 import pytest
 
-from dgkeras import DataError, synthesizer
+from dgkeras import DataError
+from dgkeras.sampling import Sampler
 
 
 def test_chunks_concatenate_to_the_same_sample(fitted_attributes):
@@ -17,14 +18,14 @@ def test_chunks_concatenate_to_the_same_sample(fitted_attributes):
 
 
 @pytest.mark.parametrize("batch", [1000, 3000])
-def test_seeded_sample_does_not_depend_on_the_generator_batch(fitted_attributes,
-                                                             monkeypatch, batch):
-    """Noise is drawn per NOISE_BLOCK, so SAMPLE_BATCH changes speed, not series."""
+def test_seeded_sample_does_not_depend_on_the_generator_batch(fitted_attributes, batch):
+    """Noise is drawn per noise block, so the generator's batch changes speed, not series."""
     synth, _, _ = fitted_attributes
     expected = synth.sample(3500, random_state=4)
-    monkeypatch.setattr(synthesizer, "SAMPLE_BATCH", batch)
-    pd.testing.assert_frame_equal(synth.sample(3500, random_state=4), expected)
-    blocks = list(synth._generate_blocks(3500, None, 4))
+    sampler = Sampler(synth.encoder_, synth.model_, batch=batch)
+    request = sampler.request(3500, None, None, 4)
+    pd.testing.assert_frame_equal(sampler.frame(request), expected)
+    blocks = list(sampler.blocks(request))
     assert [len(b[2]) for b in blocks] == [batch] * (3500 // batch) + [3500 % batch]
 
 

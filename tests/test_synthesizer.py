@@ -221,10 +221,16 @@ def test_minmax_log_scale_fits_samples_within_range_and_survives_save(tmp_path, 
 
 
 def test_auto_critic_steps_are_five_without_dp_and_one_with_it():
-    assert DGSynthesizer()._critic_steps() == 5
-    assert DGSynthesizer(epsilon=1.0)._critic_steps() == 1
-    assert DGSynthesizer(noise_multiplier=1.1)._critic_steps() == 1
-    assert DGSynthesizer(critic_steps=3, epsilon=1.0)._critic_steps() == 3
+    from dgkeras.params import resolve_critic_steps, trains_privately
+
+    def critic_steps(**params):
+        params = DGSynthesizer(**params).get_params()
+        return resolve_critic_steps(params["critic_steps"], trains_privately(params))
+
+    assert critic_steps() == 5
+    assert critic_steps(epsilon=1.0) == 1
+    assert critic_steps(noise_multiplier=1.1) == 1
+    assert critic_steps(critic_steps=3, epsilon=1.0) == 3
     df, schema = mixed_frame(n_series=10)
 
     def losses(**kwargs):
