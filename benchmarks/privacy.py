@@ -26,8 +26,8 @@ import tensorflow as tf  # noqa: E402
 
 from dgkeras import DGSynthesizer  # noqa: E402
 from dgkeras.datasets import load_fcc_mba  # noqa: E402
+from dgkeras.membership import membership_inference  # noqa: E402
 from dgkeras.metrics import attribute_jsd, autocorrelation_mse, statistic_w1  # noqa: E402
-from dgkeras.privacy import membership_inference  # noqa: E402
 
 
 def split_homes(df: pd.DataFrame, n_holdout: int, seed: int = 0):

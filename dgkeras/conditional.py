@@ -78,9 +78,7 @@ def complete_attributes(
                         len(partial))
     wanted_units = np.stack([c.to_unit(partial[c.name].to_numpy(dtype=np.float64))
                              for c in continuous], axis=1) if continuous else None
-    pending: Dict[Tuple, List[int]] = {}
-    for row, key in enumerate(wanted_keys):
-        pending.setdefault(key, []).append(row)
+    pending = _group_rows(wanted_keys)
     out = np.zeros((len(partial), sum(c.dim for c in encoder.attribute_columns_)), np.float32)
     drawn = 0
     while pending and drawn < max_candidates:
@@ -88,39 +86,61 @@ def complete_attributes(
         drawn += len(candidates)
         keys = _keys([np.argmax(candidates[:, slices[c.name]], axis=1) for c in categorical],
                      len(candidates))
-        by_key: Dict[Tuple, List[int]] = {}
-        for index, key in enumerate(keys):
-            if key in pending:
-                by_key.setdefault(key, []).append(index)
-        for key, matches in by_key.items():
-            rows = pending[key]
-            if continuous:
-                units = np.stack([from_output_space(candidates[matches, slices[c.name]][:, 0],
-                                                    encoder.normalization)
-                                  for c in continuous], axis=1)
-                _, nearest = nearest_distances(wanted_units[rows], units, return_index=True)
-                chosen = np.asarray(matches)[nearest]
-                taken = len(rows)
-            else:
-                taken = min(len(rows), len(matches))
-                chosen = rng.choice(matches, size=taken, replace=False)
-            out[rows[:taken]] = candidates[chosen]
-            del rows[:taken]
-            if not rows:
-                del pending[key]
+        for key, matches in _group_rows(keys, keep=pending).items():
+            _take(candidates, matches, pending, key, out, continuous, wanted_units, encoder, rng)
     if pending:
-        key, rows = next(iter(pending.items()))
-        values = {c.name: partial[c.name].iloc[rows[0]] for c in categorical}
-        raise DataError(
-            f"the model generated no series with attributes {values} in {drawn} tries "
-            f"({sum(map(len, pending.values()))} requested series unfilled): the combination "
-            "is too rare under the model. Give all attribute columns to force it, or "
-            "choose values the model generates"
-        )
+        raise _too_rare(pending, partial, categorical, drawn)
     for column in continuous:
         out[:, slices[column.name]] = column.encode(partial[column.name].reset_index(drop=True),
                                                     encoder.normalization)
     return out
+
+
+def _too_rare(pending: Dict[Tuple, List[int]], partial: pd.DataFrame, categorical: list,
+              drawn: int) -> DataError:
+    """The error for requests left unfilled after ``drawn`` candidates, naming the first."""
+    rows = next(iter(pending.values()))
+    values = {c.name: partial[c.name].iloc[rows[0]] for c in categorical}
+    return DataError(
+        f"the model generated no series with attributes {values} in {drawn} tries "
+        f"({sum(map(len, pending.values()))} requested series unfilled): the combination "
+        "is too rare under the model. Give all attribute columns to force it, or "
+        "choose values the model generates")
+
+
+def _group_rows(keys: List[Tuple], keep: Optional[Dict] = None) -> Dict[Tuple, List[int]]:
+    """Row numbers by key, in order; only keys in ``keep`` when it is given."""
+    groups: Dict[Tuple, List[int]] = {}
+    for row, key in enumerate(keys):
+        if keep is None or key in keep:
+            groups.setdefault(key, []).append(row)
+    return groups
+
+
+def _take(candidates: np.ndarray, matches: List[int], pending: Dict[Tuple, List[int]],
+          key: Tuple, out: np.ndarray, continuous: list, wanted_units: Optional[np.ndarray],
+          encoder, rng: np.random.Generator) -> None:
+    """Fill requests for ``key`` from the candidates that ``matches`` names, in place.
+
+    With given continuous values, every request takes its nearest candidate
+    (candidates may repeat); otherwise distinct candidates are drawn at random.
+    """
+    rows = pending[key]
+    slices = encoder.attribute_slices()
+    if continuous:
+        units = np.stack([from_output_space(candidates[matches, slices[c.name]][:, 0],
+                                            encoder.normalization)
+                          for c in continuous], axis=1)
+        _, nearest = nearest_distances(wanted_units[rows], units, return_index=True)
+        chosen = np.asarray(matches)[nearest]
+        taken = len(rows)
+    else:
+        taken = min(len(rows), len(matches))
+        chosen = rng.choice(matches, size=taken, replace=False)
+    out[rows[:taken]] = candidates[chosen]
+    del rows[:taken]
+    if not rows:
+        del pending[key]
 
 
 def _keys(codes: List[np.ndarray], n: int) -> List[Tuple]:

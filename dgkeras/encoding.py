@@ -120,6 +120,19 @@ def series_order(df: pd.DataFrame, schema: Schema):
     return ids, order, sorted_codes, positions, lengths
 
 
+def _kept_records(records: np.ndarray, lengths: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+    """The records within each series' length, series by series, and their positions.
+
+    A boolean mask (or, when every series is full, a reshape) is much faster
+    than gathering millions of (series, position) pairs.
+    """
+    n, width = records.shape[:2]
+    kept = np.arange(width)[None, :] < lengths[:, None]
+    if kept.all():
+        return records.reshape(n * width, records.shape[2]), np.tile(np.arange(width), n)
+    return records[kept], np.broadcast_to(np.arange(width), (n, width))[kept]
+
+
 class TimeGrid:
     """The common time grid of the training data, regenerated for synthetic series.
 
@@ -505,18 +518,7 @@ class Encoder:
         """
         n = len(lengths)
         lengths = np.asarray(lengths, dtype=np.int64)
-        # Records kept, series by series: a boolean mask (or, when every series is
-        # full, a reshape) is much faster than gathering millions of (series,
-        # position) pairs.
-        width = self.max_len_
-        kept = np.arange(width)[None, :] < lengths[:, None]
-        records = features[:, :width]
-        if kept.all():
-            records = records.reshape(n * width, records.shape[2])
-            positions = np.tile(np.arange(width), n)
-        else:
-            records = records[kept]
-            positions = np.broadcast_to(np.arange(width), (n, width))[kept]
+        records, positions = _kept_records(features[:, :self.max_len_], lengths)
         out: Dict[str, pd.Series] = {}
         if self.schema.id_column is not None:
             out[self.schema.id_column] = repeat_rows(self.new_ids(n, id_offset), lengths)

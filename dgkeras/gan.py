@@ -26,14 +26,27 @@ from .networks import (
 )
 from .outputs import Output
 
-#: Sampling compiles the generators with XLA: on a 2-core CPU it generated
-#: 10,000 web-traffic series (550 records) at 34,000 series/s against 16,500
-#: without, for about 0.7 s of compilation per batch shape. (Training stays
-#: without XLA, which compiles the LSTM's gradient loop into a far slower program.)
+#: Sampling compiles the generators with XLA, about twice as fast on a CPU for
+#: under a second of compilation per batch shape (figures in docs/speed.rst).
+#: Training stays without XLA, which compiles the LSTM's gradient loop into a
+#: far slower program.
 JIT_SAMPLING = True
 #: Sampling calls are padded to the next of these sizes (or left as they are
 #: when larger), so that XLA compiles a few programs, not one per batch size.
 SAMPLE_BUCKETS = (128, 256, 512, 1024, 2048, 4096)
+
+
+#: Each network's initializer seed is the fit's seed plus its offset here, so
+#: that no two networks start alike; refitting the attributes builds a fresh
+#: "attribute_critic".
+INITIALIZER_SEED_OFFSETS = {"attribute_generator": 100, "minmax_generator": 200,
+                            "feature_generator": 300, "critic": 400, "aux_critic": 500,
+                            "attribute_critic": 600}
+
+
+def initializer_seed(seed: int, network: str) -> int:
+    """The initializer seed of ``network`` (a key of :data:`INITIALIZER_SEED_OFFSETS`)."""
+    return seed + INITIALIZER_SEED_OFFSETS[network]
 
 
 def padded_size(size: int) -> int:
@@ -81,6 +94,12 @@ class NetworkConfig:
         """Records per series as generated, T rounded up to a multiple of S."""
         return self.n_steps * self.sample_len
 
+    def noise_shapes(self, batch) -> List[tuple]:
+        """Shapes of the generator's three noise inputs for ``batch`` series: attribute,
+        min/max and feature noise (one vector per LSTM step), in that order."""
+        return [(batch, self.attribute_noise_dim), (batch, self.attribute_noise_dim),
+                (batch, self.n_steps, self.feature_noise_dim)]
+
     def to_dict(self) -> dict:
         """JSON-able form."""
         return asdict(self)
@@ -110,24 +129,28 @@ class DoppelGANger:
         self.attribute_generator: Optional[tf.keras.Model] = None
         if c.attribute_dim:
             self.attribute_generator = build_attribute_generator(
-                c.attribute_noise_dim, c.attribute_outputs, c.attribute_units, c.seed + 100,
+                c.attribute_noise_dim, c.attribute_outputs, c.attribute_units,
+                initializer_seed(c.seed, "attribute_generator"),
                 c.mixed_precision)
         self.minmax_generator: Optional[tf.keras.Model] = None
         if c.minmax_dim:
             self.minmax_generator = build_minmax_generator(
                 c.attribute_noise_dim, c.attribute_dim, c.minmax_outputs, c.attribute_units,
-                c.seed + 200, c.mixed_precision)
+                initializer_seed(c.seed, "minmax_generator"), c.mixed_precision)
         self.feature_generator = build_feature_generator(
             c.attribute_dim + c.minmax_dim, c.feature_noise_dim, c.n_steps, c.sample_len,
-            c.feature_outputs, c.lstm_units, c.lstm_layers, c.seed + 300, c.mixed_precision)
+            c.feature_outputs, c.lstm_units, c.lstm_layers,
+            initializer_seed(c.seed, "feature_generator"), c.mixed_precision)
         # With packing, each critic judges `packing` samples side by side.
         self.critic = build_critic(
             c.packing * (c.attribute_dim + c.minmax_dim + c.padded_len * c.record_dim),
-            c.critic_units, c.seed + 400, name="critic", mixed_precision=c.mixed_precision)
+            c.critic_units, initializer_seed(c.seed, "critic"), name="critic",
+            mixed_precision=c.mixed_precision)
         self.aux_critic: Optional[tf.keras.Model] = None
         if c.aux_critic and c.attribute_dim + c.minmax_dim:
             self.aux_critic = build_critic(c.packing * (c.attribute_dim + c.minmax_dim),
-                                           c.critic_units, c.seed + 500, name="aux_critic",
+                                           c.critic_units, initializer_seed(c.seed, "aux_critic"),
+                                           name="aux_critic",
                                            mixed_precision=c.mixed_precision)
         self._xla_failed = False  # set when XLA could not compile the generators here
         # The compiled sampling functions (without and with given attributes), made on use.
@@ -164,13 +187,6 @@ class DoppelGANger:
             net.set_weights(weights[name])
 
     # ------------------------------------------------------------ generation
-    def noise(self, rng: tf.random.Generator, batch: tf.Tensor):
-        """Draw the three noise inputs for a batch from a TensorFlow generator."""
-        c = self.config
-        return (rng.normal((batch, c.attribute_noise_dim)),
-                rng.normal((batch, c.attribute_noise_dim)),
-                rng.normal((batch, c.n_steps, c.feature_noise_dim)))
-
     def generate(self, attribute_noise: tf.Tensor, minmax_noise: tf.Tensor,
                  feature_noise: tf.Tensor, given_attributes: Optional[tf.Tensor] = None,
                  training: bool = False, mask: bool = True):

@@ -71,15 +71,7 @@ def from_wide(
     if not steps:
         raise DataError("from_wide: no step columns left after the id and attribute columns")
     values = frame[steps].apply(pd.to_numeric, errors="coerce")
-    observed = values.notna().to_numpy()
-    # A series ends at its last observed step; missing steps after it are not records.
-    last = np.where(observed.any(axis=1), observed.shape[1] - 1 - observed[:, ::-1].argmax(axis=1),
-                    -1)
-    empty = np.flatnonzero(last < 0)
-    if len(empty):
-        raise DataError(f"from_wide: {series_label(frame[id_column].iloc[empty[0]])} has no "
-                        "values")
-    keep = np.arange(len(steps))[None, :] <= last[:, None]
+    keep = _observed_steps(values, frame[id_column])
     rows, cols = np.nonzero(keep)
     long = pd.DataFrame({id_column: frame[id_column].to_numpy()[rows]})
     long[time_name] = np.asarray(steps, dtype=object)[cols]
@@ -93,6 +85,20 @@ def from_wide(
     attributes = {c: kinds.get(c, infer_kind(frame[c])) for c in attribute_columns}
     schema = Schema(id_column, time_name, attributes, {value_name: "continuous"})
     return long, schema
+
+
+def _observed_steps(values: pd.DataFrame, ids: pd.Series) -> np.ndarray:
+    """Which steps of each wide row are records: up to its last observed value.
+
+    Missing steps after it are not records; missing steps before it are gaps.
+    """
+    observed = values.notna().to_numpy()
+    last = np.where(observed.any(axis=1), observed.shape[1] - 1 - observed[:, ::-1].argmax(axis=1),
+                    -1)
+    empty = np.flatnonzero(last < 0)
+    if len(empty):
+        raise DataError(f"from_wide: {series_label(ids.iloc[empty[0]])} has no values")
+    return np.arange(observed.shape[1])[None, :] <= last[:, None]
 
 
 # ------------------------------------------------------- DoppelGANger npz

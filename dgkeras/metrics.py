@@ -205,6 +205,23 @@ def _design_matrix(encoder: Encoder, df: pd.DataFrame, target: str) -> np.ndarra
                            data.lengths[:, None] / encoder.max_len_], axis=1)
 
 
+def _tstr_models(random_state: int) -> Dict[str, object]:
+    """The default classifiers of :func:`tstr`."""
+    from sklearn.ensemble import RandomForestClassifier
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.naive_bayes import GaussianNB
+    from sklearn.neighbors import KNeighborsClassifier
+    from sklearn.neural_network import MLPClassifier
+
+    return {
+        "logistic regression": LogisticRegression(max_iter=2000),
+        "random forest": RandomForestClassifier(100, random_state=random_state),
+        "k nearest neighbours": KNeighborsClassifier(5),
+        "naive Bayes": GaussianNB(),
+        "MLP": MLPClassifier((64,), max_iter=500, random_state=random_state),
+    }
+
+
 def tstr(real_train: pd.DataFrame, synth: pd.DataFrame, real_test: pd.DataFrame,
          schema: Schema, target: str, models: Optional[Dict[str, object]] = None,
          random_state: int = 0) -> pd.DataFrame:
@@ -229,20 +246,9 @@ def tstr(real_train: pd.DataFrame, synth: pd.DataFrame, real_test: pd.DataFrame,
         the rank correlation of the models' accuracies between the two.
     """
     from sklearn.base import clone
-    from sklearn.ensemble import RandomForestClassifier
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.naive_bayes import GaussianNB
-    from sklearn.neighbors import KNeighborsClassifier
-    from sklearn.neural_network import MLPClassifier
 
     if models is None:
-        models = {
-            "logistic regression": LogisticRegression(max_iter=2000),
-            "random forest": RandomForestClassifier(100, random_state=random_state),
-            "k nearest neighbours": KNeighborsClassifier(5),
-            "naive Bayes": GaussianNB(),
-            "MLP": MLPClassifier((64,), max_iter=500, random_state=random_state),
-        }
+        models = _tstr_models(random_state)
     features_only = Schema(schema.id_column, schema.time_column, {}, dict(schema.features))
     encoder = Encoder(features_only, auto_normalize=False).fit(
         pd.concat([real_train, real_test], ignore_index=True))

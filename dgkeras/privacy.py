@@ -1,4 +1,4 @@
-"""Differential privacy: DP-SGD for the critics, accounting, membership inference.
+"""Differential privacy: DP-SGD for the critics and its accounting.
 
 The accounting calls dp-accounting; the Gaussian noise comes from
 :mod:`dgkeras.dp_noise` (drawn by dgkeras from the fit's seed, or by
@@ -40,6 +40,9 @@ checkpoint and sample. What is not: the encoder's schema metadata (category
 values, column ranges, the time grid, the longest length) are read from the
 data without noise; give public values or coarsen them where they are
 sensitive.
+
+How much a model leaks is measured, not proved, by
+:func:`dgkeras.membership.membership_inference` (also importable from here).
 """
 
 from __future__ import annotations
@@ -51,11 +54,9 @@ from dataclasses import dataclass
 from typing import Callable, Dict, List, Optional, Sequence
 
 import numpy as np
-import pandas as pd
 
 from .dp_noise import add_gaussian_noise, resolve_noise_source
 from .exceptions import DataError
-from .metrics import nearest_distances
 from .params import apply_rule, check
 
 #: Search interval for the noise multiplier when calibrating to a budget.
@@ -318,90 +319,73 @@ def dp_sum_of_clipped_gradients(example_loss: Callable, examples: Sequence, vari
     return [g / settings.expected_batch_size for g in noised]
 
 
-# ------------------------------------------------- membership inference
-@dataclass
-class MembershipInferenceResult:
-    """Outcome of :func:`membership_inference`.
+class DPSGD:
+    """Critic gradients and batches under DP-SGD, for :class:`dgkeras.training.Trainer`.
 
-    Attributes
-    ----------
-    success_rate : float
-        Accuracy of the attack on the balanced member / non-member set
-        (0.5 is chance).
-    threshold : float
-        Distance below which a series is called a member.
-    member_distances, non_member_distances : ndarray
-        Distance of each candidate to its nearest generated series.
-    """
-
-    success_rate: float
-    threshold: float
-    member_distances: np.ndarray
-    non_member_distances: np.ndarray
-
-
-def _series_vectors(synth, df: pd.DataFrame) -> np.ndarray:
-    # Candidates may hold categories the model never saw: they encode as zeros.
-    data = synth.encoder_.transform(df, handle_unknown="ignore")
-    flat = data.features.reshape(len(data.features), -1)
-    return np.concatenate([data.attributes, data.minmax, flat], axis=1).astype(np.float64)
-
-
-def membership_inference(synth, train_df: pd.DataFrame, holdout_df: pd.DataFrame,
-                         n_generated: Optional[int] = None,
-                         random_state: Optional[int] = None) -> MembershipInferenceResult:
-    """Distance-based membership inference on generated samples (paper Sec. 6.2).
-
-    The attacker sees generated series only. A candidate series is called a
-    training member when its nearest generated series (Euclidean distance in
-    the model's encoded space) is closer than the median nearest distance
-    over all candidates. Candidates are balanced: as many training series as
-    holdout series.
+    The same interface as :class:`dgkeras.training.MeanGradients`: the
+    accountant's ``ceil(epochs / q)`` Poisson-sampled batches spread over
+    the epochs, and gradients that are the noised sum of per-example
+    gradients clipped jointly over all critics
+    (:func:`dp_sum_of_clipped_gradients`). The critics' losses, computed
+    from real data without noise, are not reported.
 
     Parameters
     ----------
-    synth : DGSynthesizer
-        A fitted model.
-    train_df : pandas.DataFrame
-        Series the model was trained on (members).
-    holdout_df : pandas.DataFrame
-        Series of the same population it never saw (non-members).
-    n_generated : int, optional
-        Generated series to compare against; default: as many as training series.
-    random_state : int, optional
-        Seed of the generated sample and of the member subsample.
-
-    Returns
-    -------
-    MembershipInferenceResult
+    settings : DPSettings
+    n_series, epochs : int
     """
-    from sklearn.utils.validation import check_is_fitted
 
-    from .cleaning import prepare_frame
+    #: The critics' losses are not released (NaN in the history).
+    reports_losses = False
 
-    check_is_fitted(synth, "model_")
-    schema = synth.schema_
-    frames = []
-    for name, frame in (("train_df", train_df), ("holdout_df", holdout_df)):
-        try:
-            # Filled in as fit fills its data, so members look as they did in training.
-            frames.append(prepare_frame(frame, schema))
-        except DataError as exc:
-            raise DataError(f"{name}: {exc}") from exc
-    members = _series_vectors(synth, frames[0])
-    non_members = _series_vectors(synth, frames[1])
-    n_generated = n_generated or len(members)
-    rng = np.random.default_rng(random_state)
-    k = min(len(members), len(non_members))
-    members = members[rng.choice(len(members), k, replace=False)]
-    non_members = non_members[rng.choice(len(non_members), k, replace=False)]
-    generated_df = synth.sample(n_generated, random_state=random_state)
-    generated = _series_vectors(synth, generated_df)
-    member_d = nearest_distances(members, generated)
-    non_member_d = nearest_distances(non_members, generated)
-    threshold = float(np.median(np.concatenate([member_d, non_member_d])))
-    correct = (member_d < threshold).sum() + (non_member_d >= threshold).sum()
-    return MembershipInferenceResult(float(correct / (2 * k)), threshold, member_d, non_member_d)
+    def __init__(self, settings: DPSettings, n_series: int, epochs: int) -> None:
+        self.settings = settings
+        self.n_series = n_series
+        # Spread the accountant's steps over the epochs for reporting.
+        self._counts = np.diff(np.linspace(0, settings.steps, epochs + 1).round()).astype(int)
+
+    def steps_in_epoch(self, epoch: int) -> int:
+        """Train steps of epoch ``epoch``."""
+        return int(self._counts[epoch])
+
+    def first_step(self, epoch: int) -> int:
+        """Global number of the first step of epoch ``epoch``."""
+        return int(self._counts[:epoch].sum())
+
+    def epoch_batches(self, epoch: int, rng: np.random.Generator) -> List[np.ndarray]:
+        """The Poisson-sampled index batches of one epoch, drawn from ``rng``."""
+        return list(poisson_batches(self.n_series, self.settings.sampling_probability,
+                                    self.steps_in_epoch(epoch), rng))
+
+    def critic_gradients(self, terms: Sequence, gp_weight: float, denominator, seed,
+                         noise_shares: int):
+        """Each term's share of the jointly clipped, noised gradient, and NaN losses.
+
+        ``terms`` are :class:`dgkeras.training.CriticTerm`; ``denominator`` is
+        unused (the sum is divided by the expected batch size).
+        """
+        import tensorflow as tf
+
+        from .losses import critic_example_losses
+
+        def example_loss(*example):
+            loss = None
+            for i, term in enumerate(terms):
+                real, fake, t = example[3 * i:3 * i + 3]
+                part = critic_example_losses(term.critic, real[None], fake[None], t[None],
+                                             gp_weight)
+                loss = part if loss is None else loss + part
+            return tf.reduce_sum(loss)
+
+        examples = tuple(x for term in terms for x in (term.real, term.fake, term.t))
+        grads = dp_sum_of_clipped_gradients(
+            example_loss, examples, [v for term in terms for v in term.variables],
+            self.settings, noise_shares=noise_shares, seed=seed)
+        split, start = [], 0
+        for term in terms:
+            split.append(grads[start:start + len(term.variables)])
+            start += len(term.variables)
+        return split, [tf.constant(float("nan")) for _ in terms]
 
 
 def privacy_statement(settings: DPSettings, n_series: int, epochs: int) -> Dict[str, float]:
@@ -411,3 +395,13 @@ def privacy_statement(settings: DPSettings, n_series: int, epochs: int) -> Dict[
             "l2_norm_clip": settings.l2_norm_clip,
             "sampling_probability": settings.sampling_probability,
             "steps": settings.steps, "n_series": n_series, "epochs": epochs}
+
+
+def __getattr__(name: str):
+    # The attack is evaluation, not accounting; importing it on first use
+    # keeps this module free of the metrics it needs.
+    if name in ("membership_inference", "MembershipInferenceResult"):
+        from . import membership
+
+        return getattr(membership, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -95,17 +95,8 @@ def fidelity_report(
         "synthetic_series": _count_series(synth, schema),
         **fidelity_summary(real, synth, schema, by=[by] if by else None),
     }
-    plots: List[str] = []
-    for name, draw in (("autocorrelation.png", _plot_autocorrelation),
-                       ("attributes.png", _plot_attributes),
-                       ("lengths.png", _plot_lengths),
-                       ("totals_cdf.png", _plot_totals),
-                       ("nearest.png", _plot_nearest)):
-        figure = draw(real, synth, schema, max_lag=max_lag, n_nearest=n_nearest, by=by)
-        if figure is not None:
-            figure.savefig(out / name, dpi=110)
-            plots.append(name)
-    summary["plots"] = plots
+    summary["plots"] = _write_plots(real, synth, schema, out, max_lag=max_lag,
+                                    n_nearest=n_nearest, by=by)
     (out / "summary.json").write_text(json.dumps(_jsonable(summary), indent=2) + "\n",
                                       encoding="utf-8")
     (out / "summary.md").write_text(_markdown(summary, title), encoding="utf-8")
@@ -113,6 +104,22 @@ def fidelity_report(
 
 
 # ---------------------------------------------------------------- helpers
+def _write_plots(real: pd.DataFrame, synth: pd.DataFrame, schema: Schema, out: Path,
+                 **options: Any) -> List[str]:
+    """Draw and save every plot that applies to this data; return their file names."""
+    plots: List[str] = []
+    for name, draw in (("autocorrelation.png", _plot_autocorrelation),
+                       ("attributes.png", _plot_attributes),
+                       ("lengths.png", _plot_lengths),
+                       ("totals_cdf.png", _plot_totals),
+                       ("nearest.png", _plot_nearest)):
+        figure = draw(real, synth, schema, **options)
+        if figure is not None:
+            figure.savefig(out / name, dpi=110)
+            plots.append(name)
+    return plots
+
+
 def _count_series(df: pd.DataFrame, schema: Schema) -> int:
     return int(df[schema.id_column].nunique()) if schema.id_column is not None else 1
 

@@ -309,15 +309,10 @@ class Sampler:
 
     def noise(self, rng: np.random.Generator, start: int, stop: int) -> List[np.ndarray]:
         """The three noise inputs for series start..stop, drawn ``noise_block`` at a time."""
-        config = self.model.config
         draws = []
         for block in range(start, stop, self.noise_block):
-            size = min(self.noise_block, stop - block)
-            draws.append((
-                rng.standard_normal((size, config.attribute_noise_dim), dtype=np.float32),
-                rng.standard_normal((size, config.attribute_noise_dim), dtype=np.float32),
-                rng.standard_normal((size, config.n_steps, config.feature_noise_dim),
-                                    dtype=np.float32)))
+            shapes = self.model.config.noise_shapes(min(self.noise_block, stop - block))
+            draws.append([rng.standard_normal(shape, dtype=np.float32) for shape in shapes])
         return [np.concatenate(parts) if len(parts) > 1 else parts[0] for parts in zip(*draws)]
 
     # -------------------------------------------------------------- decoding

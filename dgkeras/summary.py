@@ -54,13 +54,27 @@ def summarize(real: pd.DataFrame, synth: pd.DataFrame, schema: Schema,
     str
         A plain-text report.
     """
-    lines: List[str] = []
     real_series, synth_series = series_statistics(real, schema), series_statistics(synth, schema)
-    lines.append(f"series: real {len(real_series)}, synthetic {len(synth_series)}; "
-                 f"mean length: real {real_series['length'].mean():.1f}, "
-                 f"synthetic {synth_series['length'].mean():.1f}")
+    lines = [f"series: real {len(real_series)}, synthetic {len(synth_series)}; "
+             f"mean length: real {real_series['length'].mean():.1f}, "
+             f"synthetic {synth_series['length'].mean():.1f}"]
+    lines += _attribute_lines(real_series, synth_series, schema, top)
     categorical = [c for c, k in schema.attributes.items() if k == CATEGORICAL]
-    for column in categorical:
+    if group_by is None and categorical:
+        group_by = min(categorical, key=lambda c: real_series[c].nunique())
+    if group_by is not None:
+        lines += _total_lines(real_series, synth_series, group_by)
+    lines += _step_lines(real, synth, schema, step_every)
+    return "\n".join(lines)
+
+
+def _attribute_lines(real_series: pd.DataFrame, synth_series: pd.DataFrame, schema: Schema,
+                     top: int) -> List[str]:
+    """Shares of the ``top`` categories and means of continuous attributes."""
+    lines: List[str] = []
+    for column, kind in schema.attributes.items():
+        if kind != CATEGORICAL:
+            continue
         tv = total_variation(real_series[column], synth_series[column])
         lines.append(f"\nattribute {column!r} (total variation distance {tv:.3f}): "
                      "share real -> synthetic")
@@ -73,34 +87,45 @@ def summarize(real: pd.DataFrame, synth: pd.DataFrame, schema: Schema,
         if kind == CONTINUOUS:
             lines.append(f"\nattribute {column!r}: mean real {real_series[column].mean():.4g}, "
                          f"synthetic {synth_series[column].mean():.4g}")
+    return lines
+
+
+def _total_lines(real_series: pd.DataFrame, synth_series: pd.DataFrame,
+                 group_by: str) -> List[str]:
+    """Mean per-series totals of each value of ``group_by``."""
     totals = [c for c in real_series.columns if c.endswith(" total")]
-    if group_by is None and categorical:
-        group_by = min(categorical, key=lambda c: real_series[c].nunique())
-    if group_by is not None and totals:
-        lines.append(f"\nmean per-series total by {group_by!r}: real -> synthetic")
-        real_means = real_series.groupby(group_by)[totals].mean()
-        synth_means = synth_series.groupby(group_by)[totals].mean()
-        for value in real_means.index:
-            parts = []
-            for total in totals:
-                synthetic = synth_means[total].get(value, np.nan)
-                parts.append(f"{total[:-6]} {real_means.loc[value, total]:.4g} -> {synthetic:.4g}")
-            lines.append(f"  {str(value):<24} " + "; ".join(parts))
-    real_pos, synth_pos = _positions(real, schema), _positions(synth, schema)
+    if not totals:
+        return []
+    lines = [f"\nmean per-series total by {group_by!r}: real -> synthetic"]
+    real_means = real_series.groupby(group_by)[totals].mean()
+    synth_means = synth_series.groupby(group_by)[totals].mean()
+    for value in real_means.index:
+        parts = []
+        for total in totals:
+            synthetic = synth_means[total].get(value, np.nan)
+            parts.append(f"{total[:-6]} {real_means.loc[value, total]:.4g} -> {synthetic:.4g}")
+        lines.append(f"  {str(value):<24} " + "; ".join(parts))
+    return lines
+
+
+def _step_lines(real: pd.DataFrame, synth: pd.DataFrame, schema: Schema,
+                step_every: Optional[int]) -> List[str]:
+    """Per-step means of the continuous features at spaced record positions."""
     continuous = schema.continuous_features
-    if continuous:
-        longest = int(real_pos.max()) + 1
-        every = step_every or max(1, longest // 8)
-        shown = list(range(0, longest, every))
-        lines.append("\nper-step mean (record position: real -> synthetic)")
-        for column in continuous:
-            real_curve = real.groupby(real_pos)[column].mean()
-            synth_curve = synth.groupby(synth_pos)[column].mean()
-            common = real_curve.index.intersection(synth_curve.index)
-            corr = (np.corrcoef(real_curve[common], synth_curve[common])[0, 1]
-                    if len(common) > 2 and synth_curve[common].std() > 0 else np.nan)
-            lines.append(f"  {column} (correlation of the curves {corr:.2f})")
-            lines.append("    " + ", ".join(
-                f"{p}: {real_curve.get(p, np.nan):.3g}->{synth_curve.get(p, np.nan):.3g}"
-                for p in shown))
-    return "\n".join(lines)
+    if not continuous:
+        return []
+    real_pos, synth_pos = _positions(real, schema), _positions(synth, schema)
+    longest = int(real_pos.max()) + 1
+    shown = list(range(0, longest, step_every or max(1, longest // 8)))
+    lines = ["\nper-step mean (record position: real -> synthetic)"]
+    for column in continuous:
+        real_curve = real.groupby(real_pos)[column].mean()
+        synth_curve = synth.groupby(synth_pos)[column].mean()
+        common = real_curve.index.intersection(synth_curve.index)
+        corr = (np.corrcoef(real_curve[common], synth_curve[common])[0, 1]
+                if len(common) > 2 and synth_curve[common].std() > 0 else np.nan)
+        lines.append(f"  {column} (correlation of the curves {corr:.2f})")
+        lines.append("    " + ", ".join(
+            f"{p}: {real_curve.get(p, np.nan):.3g}->{synth_curve.get(p, np.nan):.3g}"
+            for p in shown))
+    return lines

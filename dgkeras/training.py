@@ -5,8 +5,10 @@ critic (Wasserstein loss + gradient penalty) followed by ``generator_steps``
 updates of the three generator submodels on ``L1 + alpha * L2`` (paper
 Sec. 4.3). It is a ``tf.function`` traced once per fit, fed by a ``tf.data``
 pipeline; nothing in it is device-specific, so the same code runs on a GPU.
-With differential privacy the critics' gradients come from
-:mod:`dgkeras.privacy` and batches are Poisson-sampled.
+How the critics' gradients are formed and batches drawn is one object the
+trainer holds: :class:`MeanGradients` without differential privacy,
+:class:`dgkeras.privacy.DPSGD` (per-example clipping, Gaussian noise,
+Poisson batches) with it; the train step reads the same either way.
 """
 
 from __future__ import annotations
@@ -21,22 +23,33 @@ import tensorflow as tf
 
 from .callbacks import CallbackList
 from .exceptions import DataError, TrainingDivergedError
-from .gan import DoppelGANger
+from .gan import DoppelGANger, initializer_seed
 from .interrupts import deferred_interrupt
+from .losses import critic_example_losses
 from .marginals import frequency_target, marginal_divergence
-from .networks import pack
-from .privacy import DPSettings, dp_sum_of_clipped_gradients, poisson_batches
-
-# Added under the square root of the gradient norm, as in the original code,
-# so the penalty's gradient stays finite at a zero gradient.
-_NORM_EPS = 1e-8
+from .networks import build_critic, pack
+from .privacy import DPSGD, DPSettings
 
 HISTORY_COLUMNS = ["critic_loss", "aux_critic_loss", "generator_loss", "seconds"]
-#: Seeds per step of the stateless noise: (seed, step * _DRAWS_PER_STEP + draw).
-_DRAWS_PER_STEP = 1024
+#: Seeds per step of the stateless noise: (seed, step * DRAWS_PER_STEP + draw).
+DRAWS_PER_STEP = 1024
+#: The generator's noise inputs (attribute, min/max, feature) take draws
+#: draw, draw + 1, draw + 2 (see NetworkConfig.noise_shapes).
+NOISE_DRAWS = 3
+#: A critic update's draws: the generator's noise, then the gradient
+#: penalty's mixing weights of the critic and of the auxiliary critic.
+CRITIC_DRAWS = NOISE_DRAWS + 2
+#: A generator update's draws: its noise.
+GENERATOR_DRAWS = NOISE_DRAWS
 #: The draw of a step whose seed the DP-SGD noise is folded from (by critic
 #: update and replica); the other draws of a step stay far below it.
-_DP_NOISE_DRAW = _DRAWS_PER_STEP - 1
+DP_NOISE_DRAW = DRAWS_PER_STEP - 1
+
+
+def stateless_seed(seed: int, step: tf.Tensor, draw: int) -> tf.Tensor:
+    """The stateless seed of draw ``draw`` of train step ``step`` of a fit seeded ``seed``."""
+    return tf.stack([tf.constant(seed, tf.int64),
+                     tf.cast(step, tf.int64) * DRAWS_PER_STEP + draw])
 
 
 @dataclass
@@ -99,31 +112,85 @@ def gradients_to_apply(tape: tf.GradientTape, loss: tf.Tensor, variables,
     return grads
 
 
-def gradient_penalty(critic: tf.keras.Model, real: tf.Tensor, fake: tf.Tensor,
-                     t: tf.Tensor) -> tf.Tensor:
-    """Per-example (||grad critic(x_hat)||_2 - 1)^2 at ``x_hat = real + t (fake - real)``.
+@dataclass
+class CriticTerm:
+    """One critic's part of a critic update: the critic, its inputs and its optimiser.
 
-    ``t`` has shape (batch, 1), drawn from U[0, 1] per example (the paper's
-    appendix). Returns shape (batch,).
+    ``real`` and ``fake`` are batched critic inputs (packs, with packing),
+    ``t`` the gradient penalty's mixing weights, one per row.
     """
-    interpolated = real + t * (fake - real)
+
+    critic: tf.keras.Model
+    real: tf.Tensor
+    fake: tf.Tensor
+    t: tf.Tensor
+    variables: List[tf.Variable]
+    optimizer: tf.keras.optimizers.Optimizer
+
+
+def descend(optimizer: tf.keras.optimizers.Optimizer, variables: List[tf.Variable],
+            loss_fn: Callable[[], tf.Tensor]) -> tf.Tensor:
+    """One optimiser step on ``loss_fn()``, computed under a tape with loss scaling.
+
+    Returns the (unscaled) loss.
+    """
     with tf.GradientTape() as tape:
-        tape.watch(interpolated)
-        score = critic(interpolated, training=True)
-    grads = tape.gradient(score, interpolated)
-    norms = tf.sqrt(tf.reduce_sum(tf.square(grads), axis=1) + _NORM_EPS)
-    return tf.square(norms - 1.0)
+        loss = loss_fn()
+        to_differentiate = scaled_loss(loss, optimizer)
+    grads = gradients_to_apply(tape, to_differentiate, variables, optimizer)
+    optimizer.apply_gradients(zip(grads, variables))
+    return loss
 
 
-def critic_example_losses(critic: tf.keras.Model, real: tf.Tensor, fake: tf.Tensor,
-                          t: tf.Tensor, gp_weight: float) -> tf.Tensor:
-    """Per-example WGAN-GP critic loss: critic(fake) - critic(real) + gp_weight * GP.
+class MeanGradients:
+    """Critic gradients and batches without differential privacy.
 
-    Its batch mean is the usual critic loss; DP-SGD clips it per example.
+    Every epoch is a fresh permutation of the series cut into full batches
+    of ``batch_size`` (the incomplete last one dropped); each critic's loss
+    is summed over its examples, divided by the global number of examples
+    (``denominator``) and differentiated on its own. :class:`dgkeras.privacy.DPSGD`
+    has the same interface.
+
+    Parameters
+    ----------
+    n_series, batch_size : int
     """
-    score_fake = critic(fake, training=True)[:, 0]
-    score_real = critic(real, training=True)[:, 0]
-    return score_fake - score_real + gp_weight * gradient_penalty(critic, real, fake, t)
+
+    #: The critics' losses are computed and reported.
+    reports_losses = True
+
+    def __init__(self, n_series: int, batch_size: int) -> None:
+        self.n_series = n_series
+        self.batch_size = batch_size
+
+    def steps_in_epoch(self, epoch: int) -> int:
+        """Train steps of epoch ``epoch``."""
+        return self.n_series // self.batch_size
+
+    def first_step(self, epoch: int) -> int:
+        """Global number of the first step of epoch ``epoch``."""
+        return epoch * self.steps_in_epoch(epoch)
+
+    def epoch_batches(self, epoch: int, rng: np.random.Generator) -> List[np.ndarray]:
+        """The index batches of one epoch, drawn from ``rng``."""
+        steps = self.steps_in_epoch(epoch)
+        order = rng.permutation(self.n_series)
+        return list(order[:steps * self.batch_size].reshape(steps, self.batch_size))
+
+    def critic_gradients(self, terms: List[CriticTerm], gp_weight: float,
+                         denominator: tf.Tensor, seed: tf.Tensor, noise_shares: int
+                         ) -> Tuple[List[List[tf.Tensor]], List[tf.Tensor]]:
+        """Each term's gradients and loss (``seed`` and ``noise_shares`` are unused)."""
+        grads, losses = [], []
+        for term in terms:
+            with tf.GradientTape() as tape:
+                loss = tf.reduce_sum(critic_example_losses(
+                    term.critic, term.real, term.fake, term.t, gp_weight)) / denominator
+                to_differentiate = scaled_loss(loss, term.optimizer)
+            grads.append(gradients_to_apply(tape, to_differentiate, term.variables,
+                                            term.optimizer))
+            losses.append(loss)
+        return grads, losses
 
 
 def packed_batch_size(batch_size: int, n_series: int, packing: int, replicas: int) -> int:
@@ -257,6 +324,8 @@ class Trainer:
                 self.aux_critic_optimizer.build(self.aux_critic_variables)
             self.generator_average = (WeightAverage(self.generator_variables, config.ema_decay)
                                       if config.ema_decay is not None else None)
+        self.sgd = (DPSGD(config.dp, n_series, config.epochs) if config.dp is not None
+                    else MeanGradients(n_series, self.batch_size))
         self._frequencies: Optional[tf.Tensor] = None
         # Replaced during fit by the check of a deferred Ctrl-C (see dgkeras.interrupts).
         self._raise_if_interrupted: Callable[[], None] = lambda: None
@@ -264,16 +333,12 @@ class Trainer:
 
     # ---------------------------------------------------------------- noise
     def _seed(self, step: tf.Tensor, draw: int) -> tf.Tensor:
-        return tf.stack([tf.constant(self.config.seed, tf.int64),
-                         tf.cast(step, tf.int64) * _DRAWS_PER_STEP + draw])
+        return stateless_seed(self.config.seed, step, draw)
 
     def _noise(self, batch: tf.Tensor, step: tf.Tensor, draw: int):
         """The generator's three noise inputs for a whole global batch."""
-        c = self.model.config
-        shapes = [(batch, c.attribute_noise_dim), (batch, c.attribute_noise_dim),
-                  (batch, c.n_steps, c.feature_noise_dim)]
         return [tf.random.stateless_normal(shape, self._seed(step, draw + i))
-                for i, shape in enumerate(shapes)]
+                for i, shape in enumerate(self.model.config.noise_shapes(batch))]
 
     def _uniform(self, batch: tf.Tensor, step: tf.Tensor, draw: int) -> tf.Tensor:
         return tf.random.stateless_uniform((batch, 1), self._seed(step, draw))
@@ -288,7 +353,7 @@ class Trainer:
         context = tf.distribute.get_replica_context()
         replica = 0 if context is None else context.replica_id_in_sync_group
         fold = tf.random.experimental.stateless_fold_in
-        return fold(fold(self._seed(step, _DP_NOISE_DRAW), draw), replica)
+        return fold(fold(self._seed(step, DP_NOISE_DRAW), draw), replica)
 
     # ------------------------------------------------------------- critics
     def critic_gradients(self, real_attributes, real_minmax, real_records, positions,
@@ -313,7 +378,7 @@ class Trainer:
         losses : dict
             This replica's parts of ``critic_loss`` and ``aux_critic_loss``.
         """
-        model, cfg = self.model, self.config
+        model = self.model
         noise = [tf.gather(z, positions) for z in self._noise(global_size, step, draw)]
         fake = model.generate(*noise, training=True)
         real_in, real_aux_in = (pack(x, self.packing) for x in model.critic_inputs(
@@ -322,43 +387,20 @@ class Trainer:
         # One mixing weight per pack: this replica's first rows are the global
         # rows its packs are numbered by (see networks.pack).
         packs = tf.shape(real_in)[0]
-        t = tf.gather(self._uniform(global_size, step, draw + 3), positions)[:packs]
-        t_aux = tf.gather(self._uniform(global_size, step, draw + 4), positions)[:packs]
-        n_critic = len(self.critic_variables)
-        if cfg.dp is not None:
-            def example_loss(real, fake_, t_, real_aux, fake_aux, t_aux_):
-                loss = critic_example_losses(model.critic, real[None], fake_[None], t_[None],
-                                             cfg.gp_weight)
-                if model.aux_critic is not None:
-                    loss += critic_example_losses(model.aux_critic, real_aux[None],
-                                                  fake_aux[None], t_aux_[None], cfg.gp_weight)
-                return tf.reduce_sum(loss)
-
-            grads = dp_sum_of_clipped_gradients(
-                example_loss, (real_in, fake_in, t, real_aux_in, fake_aux_in, t_aux),
-                self.critic_variables + self.aux_critic_variables, cfg.dp,
-                noise_shares=self.replicas, seed=self._dp_noise_seed(step, draw))
-            nan = tf.constant(float("nan"))
-            return grads[:n_critic], grads[n_critic:], {"critic_loss": nan,
-                                                        "aux_critic_loss": nan}
-        denominator = tf.cast(global_size // self.packing, tf.float32)
-        with tf.GradientTape() as tape:
-            critic_loss = tf.reduce_sum(critic_example_losses(
-                model.critic, real_in, fake_in, t, cfg.gp_weight)) / denominator
-            to_differentiate = scaled_loss(critic_loss, self.critic_optimizer)
-        critic_grads = gradients_to_apply(tape, to_differentiate, self.critic_variables,
-                                          self.critic_optimizer)
-        aux_grads: List[tf.Tensor] = []
-        aux_loss = tf.constant(0.0)
+        t, t_aux = (tf.gather(self._uniform(global_size, step, draw + NOISE_DRAWS + i),
+                              positions)[:packs] for i in range(2))
+        terms = [CriticTerm(model.critic, real_in, fake_in, t, self.critic_variables,
+                            self.critic_optimizer)]
         if model.aux_critic is not None:
-            with tf.GradientTape() as tape:
-                aux_loss = tf.reduce_sum(critic_example_losses(
-                    model.aux_critic, real_aux_in, fake_aux_in, t_aux,
-                    cfg.gp_weight)) / denominator
-                to_differentiate = scaled_loss(aux_loss, self.aux_critic_optimizer)
-            aux_grads = gradients_to_apply(tape, to_differentiate, self.aux_critic_variables,
-                                           self.aux_critic_optimizer)
-        return critic_grads, aux_grads, {"critic_loss": critic_loss, "aux_critic_loss": aux_loss}
+            terms.append(CriticTerm(model.aux_critic, real_aux_in, fake_aux_in, t_aux,
+                                    self.aux_critic_variables, self.aux_critic_optimizer))
+        grads, losses = self.sgd.critic_gradients(
+            terms, self.config.gp_weight, tf.cast(global_size // self.packing, tf.float32),
+            self._dp_noise_seed(step, draw), self.replicas)
+        no_aux_loss = 0.0 if self.sgd.reports_losses else float("nan")
+        aux_loss = losses[1] if len(terms) > 1 else tf.constant(no_aux_loss)
+        return (grads[0], grads[1] if len(terms) > 1 else [],
+                {"critic_loss": losses[0], "aux_critic_loss": aux_loss})
 
     def _critic_update(self, real_batch, positions, global_size, step, draw
                        ) -> Dict[str, tf.Tensor]:
@@ -376,7 +418,8 @@ class Trainer:
         # The generator's batch is split across replicas by rows r, r + R, ...
         rows = tf.range(context.replica_id_in_sync_group, self.batch_size, self.replicas)
         noise = [tf.gather(z, rows) for z in self._noise(self.batch_size, step, draw)]
-        with tf.GradientTape() as tape:
+
+        def generator_loss() -> tf.Tensor:
             generated = model.generate(*noise, training=True)
             fake_in, fake_aux_in = (pack(x, self.packing) for x in model.critic_inputs(
                 *generated))
@@ -392,11 +435,9 @@ class Trainer:
                                             tf.reduce_sum(generated[0], axis=0))
                 loss += cfg.marginal_weight * marginal_divergence(
                     shares / self.batch_size, self._frequencies) / self.replicas
-            to_differentiate = scaled_loss(loss, self.generator_optimizer)
-        grads = gradients_to_apply(tape, to_differentiate, self.generator_variables,
-                                   self.generator_optimizer)
-        self.generator_optimizer.apply_gradients(zip(grads, self.generator_variables))
-        return loss
+            return loss
+
+        return descend(self.generator_optimizer, self.generator_variables, generator_loss)
 
     def _replica_step(self, indices, positions, global_size, step) -> Dict[str, tf.Tensor]:
         # The step gathers its batch from the training tensors it captures, so
@@ -405,10 +446,10 @@ class Trainer:
         draw = 0
         for _ in range(self.config.critic_steps):
             losses = self._critic_update(real_batch, positions, global_size, step, draw)
-            draw += 5
+            draw += CRITIC_DRAWS
         for _ in range(self.config.generator_steps):
             generator_loss = self._generator_update(step, draw)
-            draw += 3
+            draw += GENERATOR_DRAWS
         return {**losses, "generator_loss": generator_loss}
 
     def _distributed_step(self, element) -> Dict[str, tf.Tensor]:
@@ -440,45 +481,24 @@ class Trainer:
                 for k in HISTORY_COLUMNS[:-1]}
 
     # ------------------------------------------------------------ the loop
-    def epoch_batches(self, epoch: int, n_series: int) -> List[np.ndarray]:
+    def epoch_batches(self, epoch: int) -> List[np.ndarray]:
         """Global index batches of one epoch, a function of (seed, epoch) alone.
 
-        Without DP: a fresh permutation cut into fixed-size batches of
-        ``min(batch_size, n_series)``, the last incomplete batch dropped, so
-        every step sees a full batch and every series takes part over the
-        epochs. Under DP: this epoch's share of the ``ceil(epochs / q)``
-        Poisson-sampled batches the accountant counts. Depending on nothing
-        but the seed and the epoch number lets a resumed fit see exactly the
-        batches an uninterrupted one would, and lets every worker of a
-        multi-worker fit compute the same batches without talking.
+        Without DP: a fresh permutation cut into fixed-size batches, so every
+        step sees a full batch and every series takes part over the epochs.
+        Under DP: this epoch's share of the Poisson-sampled batches the
+        accountant counts (see ``self.sgd``). Depending on nothing but the
+        seed and the epoch number lets a resumed fit see exactly the batches
+        an uninterrupted one would, and lets every worker of a multi-worker
+        fit compute the same batches without talking.
         """
-        rng = np.random.default_rng([self.config.seed, epoch])
-        dp = self.config.dp
-        if dp is None:
-            order = rng.permutation(n_series)
-            steps = n_series // self.batch_size
-            return list(order[:steps * self.batch_size].reshape(steps, self.batch_size))
-        return list(poisson_batches(n_series, dp.sampling_probability,
-                                    int(self._dp_step_counts()[epoch]), rng))
-
-    def _dp_step_counts(self) -> np.ndarray:
-        # The accountant counts ceil(epochs / q) Poisson-sampled steps; spread
-        # them over the epochs for reporting.
-        steps = self.config.dp.steps
-        return np.diff(np.linspace(0, steps, self.config.epochs + 1).round()).astype(int)
-
-    def _first_step(self, epoch: int) -> int:
-        if self.config.dp is None:
-            return epoch * (self.n_series // self.batch_size)
-        return int(self._dp_step_counts()[:epoch].sum())
+        return self.sgd.epoch_batches(epoch, np.random.default_rng([self.config.seed, epoch]))
 
     def steps_in_epoch(self, epoch: int) -> int:
         """Number of train steps of an epoch."""
-        if self.config.dp is None:
-            return self.n_series // self.batch_size
-        return int(self._dp_step_counts()[epoch])
+        return self.sgd.steps_in_epoch(epoch)
 
-    def distributed_batches(self, initial_epoch: int, n_series: int):
+    def distributed_batches(self, initial_epoch: int):
         """Every remaining epoch's batches as one distributed dataset.
 
         Replica r of R takes the examples at rows r, r + R, ... of every
@@ -496,8 +516,8 @@ class Trainer:
 
             def shares():
                 for epoch in epochs:
-                    first = self._first_step(epoch)
-                    for number, batch in enumerate(self.epoch_batches(epoch, n_series)):
+                    first = self.sgd.first_step(epoch)
+                    for number, batch in enumerate(self.epoch_batches(epoch)):
                         for replica in local:
                             rows = np.arange(replica, len(batch), replicas, dtype=np.int32)
                             yield (batch[rows].astype(np.int32), rows, np.int32(len(batch)),
@@ -560,7 +580,7 @@ class Trainer:
         self.history = pd.DataFrame(rows, columns=HISTORY_COLUMNS)
         good_weights = self.model.get_weights()
         callbacks.on_train_begin()
-        batches = iter(self.distributed_batches(initial_epoch, len(records)))
+        batches = iter(self.distributed_batches(initial_epoch))
         with deferred_interrupt() as self._raise_if_interrupted:
             return self._epochs(batches, initial_epoch, rows, good_weights, callbacks,
                                 stop_requested)
@@ -617,8 +637,8 @@ class Trainer:
         """Raise TrainingDivergedError, restoring ``good_weights``, on a non-finite value."""
         # Under DP the critic losses are NaN by design (see privacy), so only the
         # generator's loss is checked there.
-        checked = (["generator_loss"] if self.config.dp is not None
-                   else ["critic_loss", "aux_critic_loss", "generator_loss"])
+        checked = (["critic_loss", "aux_critic_loss", "generator_loss"]
+                   if self.sgd.reports_losses else ["generator_loss"])
         bad = [k for k in checked if not np.isfinite(logs[k])]
         bad += [name for name, arrays in weights.items()
                 if not all(np.isfinite(a).all() for a in arrays)]
@@ -666,54 +686,17 @@ def refit_attribute_generator(model: DoppelGANger, attributes: np.ndarray,
     TrainingDivergedError
         On a non-finite loss, after restoring the generator's weights.
     """
-    from .networks import build_critic
-
     generator = model.attribute_generator
-    mixed = model.config.mixed_precision
-    critic = build_critic(attributes.shape[1], model.config.critic_units, config.seed + 600,
-                          name="attribute_critic", mixed_precision=mixed)
-    rng = tf.random.Generator.from_seed(config.seed)
-    g_opt = make_adam(config.generator_lr, config.beta_1, mixed)
-    c_opt = make_adam(config.critic_lr, config.beta_1, mixed)
-    data = tf.constant(attributes, tf.float32)
-    batch_size = min(config.batch_size, len(attributes))
-    noise_dim = model.config.attribute_noise_dim
-    frequencies = (frequency_target(attributes, model.config.attribute_outputs)
-                   if config.marginal_weight else None)
-
-    @tf.function
-    def step(indices):
-        real = tf.gather(data, indices)
-        for _ in range(config.critic_steps):  # unrolled: a handful of updates
-            with tf.GradientTape() as tape:
-                fake = generator(rng.normal((batch_size, noise_dim)), training=True)
-                t = rng.uniform((batch_size, 1))
-                loss = tf.reduce_mean(critic_example_losses(critic, real, fake, t,
-                                                            config.gp_weight))
-                to_differentiate = scaled_loss(loss, c_opt)
-            c_opt.apply_gradients(zip(gradients_to_apply(tape, to_differentiate,
-                                                         critic.trainable_variables, c_opt),
-                                      critic.trainable_variables))
-        with tf.GradientTape() as tape:
-            fake = generator(rng.normal((batch_size, noise_dim)), training=True)
-            g_loss = -tf.reduce_mean(critic(fake, training=True))
-            if frequencies is not None:
-                g_loss += config.marginal_weight * marginal_divergence(
-                    tf.reduce_mean(fake, axis=0), frequencies)
-            to_differentiate = scaled_loss(g_loss, g_opt)
-        g_opt.apply_gradients(zip(gradients_to_apply(tape, to_differentiate,
-                                                     generator.trainable_variables, g_opt),
-                                  generator.trainable_variables))
-        return loss, g_loss
-
+    sgd = MeanGradients(len(attributes), min(config.batch_size, len(attributes)))
+    step = _attribute_refit_step(model, attributes, config, sgd)
     rows = []
     before = generator.get_weights()
     for epoch in range(config.epochs):
         start = time.perf_counter()
-        order = np.random.default_rng([config.seed, epoch]).permutation(len(attributes))
-        steps = len(attributes) // batch_size
-        losses = [step(tf.constant(batch, tf.int32))
-                  for batch in order[:steps * batch_size].reshape(steps, batch_size)]
+        first = sgd.first_step(epoch)
+        batches = sgd.epoch_batches(epoch, np.random.default_rng([config.seed, epoch]))
+        losses = [step(tf.constant(batch, tf.int32), tf.constant(first + number, tf.int64))
+                  for number, batch in enumerate(batches)]
         critic_loss, generator_loss = np.mean([[float(a), float(b)] for a, b in losses], axis=0)
         rows.append({"critic_loss": critic_loss, "generator_loss": generator_loss,
                      "seconds": time.perf_counter() - start})
@@ -723,3 +706,58 @@ def refit_attribute_generator(model: DoppelGANger, attributes: np.ndarray,
                 f"attribute retraining diverged in epoch {epoch + 1}; lower the learning "
                 "rates", epoch=epoch + 1)
     return pd.DataFrame(rows)
+
+
+def _attribute_refit_step(model: DoppelGANger, attributes: np.ndarray,
+                          config: TrainingConfig, sgd: MeanGradients) -> Callable:
+    """The compiled step of :func:`refit_attribute_generator`, with a fresh critic and
+    optimisers: ``critic_steps`` critic updates on one real batch, then one generator
+    update, with the noise and the penalty's mixing weights drawn statelessly from
+    (seed, step, draw) as in :class:`Trainer`. Returns ``step(indices, step_number)
+    -> (critic_loss, generator_loss)``."""
+    generator, mixed = model.attribute_generator, model.config.mixed_precision
+    critic = build_critic(attributes.shape[1], model.config.critic_units,
+                          initializer_seed(config.seed, "attribute_critic"),
+                          name="attribute_critic", mixed_precision=mixed)
+    g_opt = make_adam(config.generator_lr, config.beta_1, mixed)
+    c_opt = make_adam(config.critic_lr, config.beta_1, mixed)
+    # Optimizer slots made before tracing keep variable creation out of the step.
+    g_opt.build(generator.trainable_variables)
+    c_opt.build(critic.trainable_variables)
+    frequencies = (frequency_target(attributes, model.config.attribute_outputs)
+                   if config.marginal_weight else None)
+    data = tf.constant(attributes, tf.float32)
+    batch_size, noise_dim = sgd.batch_size, model.config.attribute_noise_dim
+    # A Python number, not a captured tensor: divided by a captured tensor, the
+    # losses varied from one run to the next in the last digits.
+    size = float(batch_size)
+
+    def draw_normal(step_number: tf.Tensor, draw: int) -> tf.Tensor:
+        return tf.random.stateless_normal((batch_size, noise_dim),
+                                          stateless_seed(config.seed, step_number, draw))
+
+    def generator_loss(step_number: tf.Tensor, draw: int) -> tf.Tensor:
+        fake = generator(draw_normal(step_number, draw), training=True)
+        loss = -tf.reduce_mean(critic(fake, training=True))
+        if frequencies is not None:
+            loss += config.marginal_weight * marginal_divergence(
+                tf.reduce_mean(fake, axis=0), frequencies)
+        return loss
+
+    @tf.function
+    def step(indices: tf.Tensor, step_number: tf.Tensor):
+        real = tf.gather(data, indices)
+        draw = 0
+        for _ in range(config.critic_steps):  # unrolled: a handful of updates
+            fake = generator(draw_normal(step_number, draw), training=True)
+            t = tf.random.stateless_uniform((batch_size, 1),
+                                            stateless_seed(config.seed, step_number, draw + 1))
+            term = CriticTerm(critic, real, fake, t, critic.trainable_variables, c_opt)
+            (grads,), (loss,) = sgd.critic_gradients([term], config.gp_weight, size, None, 1)
+            c_opt.apply_gradients(zip(grads, critic.trainable_variables))
+            draw += 2
+        g_loss = descend(g_opt, generator.trainable_variables,
+                         lambda: generator_loss(step_number, draw))
+        return loss, g_loss
+
+    return step

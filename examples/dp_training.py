@@ -8,7 +8,7 @@ import argparse
 
 from dgkeras import DGSynthesizer
 from dgkeras.datasets import load_fcc_mba
-from dgkeras.privacy import membership_inference
+from dgkeras.membership import membership_inference
 
 
 def main() -> None:

@@ -91,6 +91,22 @@ def test_refit_attributes_moves_the_marginal_and_keeps_the_series_model():
     pd.testing.assert_frame_equal(before_series, after_series)
 
 
+def test_refit_attributes_is_reproducible_from_its_seed(trained):
+    synth, df = trained
+    rows = df.groupby("id")[["region", "premium", "size"]].first()
+
+    def refit(seed):
+        copy = pickle.loads(pickle.dumps(synth))
+        history = copy.refit_attributes(rows, epochs=2, random_state=seed).attribute_history_
+        return history[["critic_loss", "generator_loss"]].to_numpy(), copy.sample(
+            20, random_state=1)
+
+    (losses, sample), (again, same) = refit(3), refit(3)
+    np.testing.assert_array_equal(again, losses)
+    pd.testing.assert_frame_equal(same, sample)
+    assert not np.array_equal(refit(4)[0], losses)
+
+
 def test_refit_attributes_uses_the_critic_steps_without_dp(trained):
     synth, df = trained
     rows = df.groupby("id")[["region", "premium", "size"]].first()
