@@ -56,16 +56,14 @@ if MODE == "mirrored":
     # Several steps per compiled call on two replicas: still the same updates.
     result["multi_step_weight_difference"] = max_weight_difference(
         one, fit(STRATEGY, steps_per_call=3))
-    # Packed critics: each replica forms the packs one device forms.
-    result["packed_weight_difference"] = max_weight_difference(
-        fit(packing=2, steps_per_call=1), fit(STRATEGY, packing=2, steps_per_call=1))
-    # The generators' weight average lives in mirrored variables too.
-    result["averaged_weight_difference"] = max_weight_difference(
-        fit(ema_decay=0.5, steps_per_call=1), fit(STRATEGY, ema_decay=0.5, steps_per_call=1))
-    # The pull towards the value frequencies takes the shares of the global batch.
-    pulled = dict(marginal_weight=5.0, steps_per_call=1)
-    result["marginal_weight_difference"] = max_weight_difference(fit(**pulled),
-                                                                 fit(STRATEGY, **pulled))
+    # One pair of fits for the options that each replica must do as one device does
+    # (any of them done per replica would move the weights apart): packed critics
+    # (each replica forms the packs one device forms), the generators' weight
+    # average (in mirrored variables) and the pull towards the value frequencies
+    # (the shares of the global batch).
+    options = dict(packing=2, ema_decay=0.5, marginal_weight=5.0, steps_per_call=1)
+    result["options_weight_difference"] = max_weight_difference(fit(**options),
+                                                                fit(STRATEGY, **options))
     # The same weights sample the same series on one device and split across two.
     from dgkeras.sampling import Sampler
 
