@@ -58,7 +58,9 @@ class Schema:
     ----------
     id_column : str or None
         Column holding the series key. Required when ``attributes`` is not
-        empty. Without it the whole frame is one series.
+        empty. Without it the whole frame is one series, which
+        ``DGSynthesizer.fit`` refuses (a model of one series can only
+        copy it).
     time_column : str or None
         Column used to order the records of a series. Without it, the rows of
         a series are taken in the order they appear.
