@@ -729,7 +729,7 @@ def _attribute_refit_step(model: DoppelGANger, attributes: np.ndarray,
     data = tf.constant(attributes, tf.float32)
     batch_size, noise_dim = sgd.batch_size, model.config.attribute_noise_dim
     # A Python number, not a captured tensor: divided by a captured tensor, the
-    # losses varied from one run to the next in the last digits.
+    # losses vary from one run to the next in the last digits.
     size = float(batch_size)
 
     def draw_normal(step_number: tf.Tensor, draw: int) -> tf.Tensor:
