@@ -42,7 +42,8 @@ AUTO = "auto"
 GROUPS = ("data", "encoder", "network", "training", "dp", "run")
 
 
-def _is_int(value: Any) -> bool:
+def is_integer(value: Any) -> bool:
+    """An integer of Python or NumPy, not a bool."""
     return isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
 
 
@@ -88,7 +89,7 @@ def integer(low: int = 1, none: bool = False, auto: bool = False) -> Constraint:
     what += " or None" if none else ""
     return Constraint(
         lambda v: (none and v is None) or (auto and isinstance(v, str) and v == AUTO)
-        or (_is_int(v) and v >= low),
+        or (is_integer(v) and v >= low),
         f"be {what}", lambda v: v if v is None or isinstance(v, str) else int(v))
 
 
@@ -124,7 +125,7 @@ def units() -> Constraint:
     """Hidden-layer widths: a non-empty list or tuple of positive integers."""
     return Constraint(
         lambda v: isinstance(v, (list, tuple)) and len(v) > 0
-        and all(_is_int(u) and u >= 1 for u in v),
+        and all(is_integer(u) and u >= 1 for u in v),
         "be a non-empty sequence of positive integers", lambda v: tuple(int(u) for u in v),
         from_json=lambda v: tuple(v) if isinstance(v, list) else v)
 
@@ -140,7 +141,7 @@ def column_names() -> Constraint:
 def seed() -> Constraint:
     """A seed NumPy takes: None, a non-negative integer or a ``numpy.random.Generator``."""
     return Constraint(
-        lambda v: v is None or isinstance(v, np.random.Generator) or (_is_int(v) and v >= 0),
+        lambda v: v is None or isinstance(v, np.random.Generator) or (is_integer(v) and v >= 0),
         "be None, a non-negative integer or a numpy.random.Generator")
 
 

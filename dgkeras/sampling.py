@@ -11,7 +11,6 @@ generated on a worker thread while the current one is decoded.
 
 from __future__ import annotations
 
-import numbers
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Dict, Iterator, List, NamedTuple, Optional
@@ -24,6 +23,7 @@ from .encoding import Encoder
 from .exceptions import DataError
 from .gan import DoppelGANger
 from .outputs import lengths_from_flags
+from .params import is_integer
 
 #: Sampling noise is drawn in blocks of this many series, in order; fixed so
 #: that a seed gives the same output however many series are asked for and
@@ -91,8 +91,7 @@ class Request:
 
 def check_chunk_size(chunk_size: Any) -> None:
     """Refuse a ``chunk_size`` that is not a positive integer (DataError)."""
-    if isinstance(chunk_size, bool) or not isinstance(chunk_size, numbers.Integral) \
-            or chunk_size < 1:
+    if not is_integer(chunk_size) or chunk_size < 1:
         raise DataError(f"chunk_size must be a positive integer, got {chunk_size!r}")
 
 
@@ -148,12 +147,10 @@ class Sampler:
                 encoded = self.encoder.encode_attributes(given, check_range=True)
         if n is None:
             raise DataError("sampling needs n, the number of series, or an attributes frame")
-        if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1:
+        if not is_integer(n) or n < 1:
             raise DataError(f"n must be a positive integer number of series, got {n!r}")
         max_len = self.encoder.max_len_
-        if length is not None and (isinstance(length, bool)
-                                   or not isinstance(length, numbers.Integral)
-                                   or not 1 <= length <= max_len):
+        if length is not None and (not is_integer(length) or not 1 <= length <= max_len):
             raise DataError(f"length must be an integer in [1, max_sequence_len_={max_len}], "
                             f"got {length!r}")
         return Request(int(n), given, encoded, None if length is None else int(length),
