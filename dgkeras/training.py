@@ -306,7 +306,6 @@ class Trainer:
         self.packing = model.config.packing
         self.batch_size = packed_batch_size(config.batch_size, n_series, self.packing,
                                             self.replicas)
-        self.n_series = n_series
         mixed = model.config.mixed_precision
         with self.strategy.scope():
             self.generator_optimizer = make_adam(config.generator_lr, config.beta_1, mixed)
