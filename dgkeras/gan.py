@@ -26,8 +26,8 @@ from .networks import (
 )
 from .outputs import Output
 
-#: Sampling compiles the generators with XLA, about twice as fast on a CPU for
-#: under a second of compilation per batch shape (figures in docs/speed.rst).
+#: Sampling compiles the feature generator with XLA, faster on a CPU for under a
+#: second of compilation per batch shape (figures in docs/speed.rst).
 #: Training stays without XLA, which compiles the LSTM's gradient loop into a
 #: far slower program.
 JIT_SAMPLING = True
@@ -156,6 +156,8 @@ class DoppelGANger:
         # The compiled sampling functions (without and with given attributes), made on use.
         self._sampling_functions: Optional[Tuple[tf.types.experimental.GenericFunction,
                                                  tf.types.experimental.GenericFunction]] = None
+        # The feature generator alone, XLA-compiled unless JIT_SAMPLING is off or failed.
+        self._records_function: Optional[tf.types.experimental.GenericFunction] = None
 
     # -------------------------------------------------------------- networks
     @property
@@ -210,7 +212,26 @@ class DoppelGANger:
             Soft attributes (batch, A), min/max (batch, M), records
             (batch, T, width).
         """
-        batch = tf.shape(feature_noise)[0]
+        attributes, minmax, condition = self.generate_condition(
+            attribute_noise, minmax_noise, tf.shape(feature_noise)[0], given_attributes,
+            training)
+        records = self.feature_generator([condition, feature_noise], training=training)
+        if mask:
+            records = mask_after_end(records)
+        return attributes, minmax, records
+
+    def generate_condition(self, attribute_noise: tf.Tensor, minmax_noise: tf.Tensor,
+                           batch: tf.Tensor, given_attributes: Optional[tf.Tensor] = None,
+                           training: bool = False):
+        """The attributes and min/max of a batch, and the condition of its records.
+
+        Returns
+        -------
+        attributes, minmax, condition : Tensor
+            Soft attributes (batch, A), min/max (batch, M), and the hard
+            attributes beside the min/max (batch, A + M), which every step
+            of the feature generator reads.
+        """
         if given_attributes is not None:
             attributes = tf.cast(given_attributes, tf.float32)
             hard_attributes = attributes
@@ -225,10 +246,7 @@ class DoppelGANger:
         else:
             minmax = tf.zeros((batch, 0))
         condition = tf.stop_gradient(tf.concat([hard_attributes, minmax], axis=1))
-        records = self.feature_generator([condition, feature_noise], training=training)
-        if mask:
-            records = mask_after_end(records)
-        return attributes, minmax, records
+        return attributes, minmax, condition
 
     def sample_arrays(self, attribute_noise: np.ndarray, minmax_noise: np.ndarray,
                       feature_noise: np.ndarray, given_attributes: Optional[np.ndarray] = None,
@@ -267,20 +285,7 @@ class DoppelGANger:
     def _run_sampling(self, inputs: List[np.ndarray],
                       strategy: Optional[tf.distribute.Strategy]) -> tuple:
         if self._sampling_functions is None:
-            c = self.config
-            noise_specs = [tf.TensorSpec((None, c.attribute_noise_dim), tf.float32),
-                           tf.TensorSpec((None, c.attribute_noise_dim), tf.float32),
-                           tf.TensorSpec((None, c.n_steps, c.feature_noise_dim), tf.float32)]
-            given_spec = tf.TensorSpec((None, c.attribute_dim), tf.float32)
-            jit = JIT_SAMPLING and not self._xla_failed
-            self._sampling_functions = (
-                tf.function(
-                    lambda za, zm, zf: self.generate(za, zm, zf, training=False, mask=False),
-                    input_signature=noise_specs, jit_compile=jit),
-                tf.function(
-                    lambda za, zm, zf, given: self.generate(za, zm, zf, given, training=False,
-                                                            mask=False),
-                    input_signature=noise_specs + [given_spec], jit_compile=jit))
+            self._sampling_functions = self._make_sampling_functions()
         function = self._sampling_functions[len(inputs) - 3]
         if strategy is None or strategy.num_replicas_in_sync < 2:
             # Read-only views of the tensors' memory: .numpy() would copy
@@ -303,6 +308,35 @@ class DoppelGANger:
                 merged[replica::replicas] = memoryview(result[k])
             outputs.append(merged)
         return tuple(outputs)
+
+    def _make_sampling_functions(self) -> Tuple[tf.types.experimental.GenericFunction,
+                                                tf.types.experimental.GenericFunction]:
+        """The sampling functions without and with given attributes.
+
+        Only the feature generator is compiled with XLA, as a function of its
+        own that both call: its LSTM is where XLA's speed-up is, while the
+        attribute and min/max MLPs run as fast without it and would double
+        the compilation time (figures in docs/speed.rst).
+        """
+        c = self.config
+        noise_specs = [tf.TensorSpec((None, c.attribute_noise_dim), tf.float32),
+                       tf.TensorSpec((None, c.attribute_noise_dim), tf.float32),
+                       tf.TensorSpec((None, c.n_steps, c.feature_noise_dim), tf.float32)]
+        condition_spec = tf.TensorSpec((None, c.attribute_dim + c.minmax_dim), tf.float32)
+        given_spec = tf.TensorSpec((None, c.attribute_dim), tf.float32)
+        self._records_function = tf.function(
+            lambda condition, noise: self.feature_generator([condition, noise], training=False),
+            input_signature=[condition_spec, noise_specs[2]],
+            jit_compile=JIT_SAMPLING and not self._xla_failed)
+
+        def generate(attribute_noise, minmax_noise, feature_noise, given_attributes=None):
+            attributes, minmax, condition = self.generate_condition(
+                attribute_noise, minmax_noise, tf.shape(feature_noise)[0], given_attributes)
+            return attributes, minmax, self._records_function(condition, feature_noise)
+
+        return (tf.function(lambda za, zm, zf: generate(za, zm, zf),
+                            input_signature=noise_specs),
+                tf.function(generate, input_signature=noise_specs + [given_spec]))
 
     def sample_attribute_arrays(self, attribute_noise: np.ndarray) -> np.ndarray:
         """Attributes alone (soft, as generated) for a batch of noise, as numpy."""

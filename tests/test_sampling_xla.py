@@ -32,11 +32,11 @@ def test_xla_and_plain_sampling_give_the_same_series(fitted_attributes, monkeypa
     synth, _, _ = fitted_attributes
     with_xla = _copy(synth)
     fast = with_xla.sample(1500, random_state=6)
-    assert with_xla.model_._sampling_functions[0]._jit_compile is True
+    assert with_xla.model_._records_function._jit_compile is True
     monkeypatch.setattr(gan, "JIT_SAMPLING", False)
     plain = _copy(synth)
     slow = plain.sample(1500, random_state=6)
-    assert plain.model_._sampling_functions[0]._jit_compile is False
+    assert plain.model_._records_function._jit_compile is False
     _assert_same_series(fast, slow, ["usage"])
 
 
@@ -71,5 +71,5 @@ def test_sampling_falls_back_to_plain_graphs_when_xla_fails(fitted_attributes, m
     with pytest.warns(RuntimeWarning, match="XLA could not compile the generators "
                                             r"\(UnimplementedError: no XLA for this device\)"):
         got = copy.sample(40, random_state=3)
-    assert copy.model_._sampling_functions[0]._jit_compile is False
+    assert copy.model_._records_function._jit_compile is False
     _assert_same_series(got, expected, ["usage"])
