@@ -8,10 +8,12 @@ Paper network sizes, batch 100, Adam 1e-3, auxiliary critic and per-series scali
 one critic update per step on both sides.
 
 Each measurement runs in its own process and prints train_steps_per_s (one-time graph
-tracing excluded and reported as tracing_s), sample_series_per_s (10,000 series to a
-long DataFrame with sample()), sample_arrays_series_per_s (the same series as decoded
-arrays with sample_arrays(), what the peer's generate_numpy returns),
-generate_only_series_per_s (the networks alone) and peak_rss_mb.
+tracing excluded and reported as tracing_s), sample_first_call_s (the first
+sample_arrays() of the fitted model, --n-sample series, default 10,000), then as medians
+of --repeats calls (default 3): sample_series_per_s (a long DataFrame with sample()),
+sample_arrays_series_per_s (the same series as decoded arrays with sample_arrays(), what
+the peer's generate_numpy returns) and generate_only_series_per_s (the networks alone);
+and peak_rss_mb.
 
     python benchmarks/speed.py                       # both workloads, dgkeras only
     python benchmarks/speed.py --peer --rounds 3     # alternate with the peer, print ratios
@@ -97,6 +99,16 @@ def peak_rss_mb() -> float:
 
 
 # ------------------------------------------------------------ workers
+def warm_rate(call, n: int, repeats: int) -> float:
+    """Series per second of ``call`` (which makes ``n`` series): the median of ``repeats``."""
+    seconds = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        call()
+        seconds.append(time.perf_counter() - start)
+    return n / statistics.median(seconds)
+
+
 def run_worker(args: argparse.Namespace) -> None:
     """Measure dgkeras on one workload in this process and print the figures."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -126,20 +138,28 @@ def run_worker(args: argparse.Namespace) -> None:
     start = time.perf_counter()
     synth.sample_arrays(args.n_sample, random_state=0)
     print(f"sample_first_call_s={time.perf_counter() - start:.2f}")
-    start = time.perf_counter()
-    fake = synth.sample(args.n_sample, random_state=1)
-    print(f"sample_series_per_s={args.n_sample / (time.perf_counter() - start):.1f}")
+    # The warm figures are medians of --repeats calls: one call's time moves by 20 to 40%
+    # from process to process with the cost of the memory it touches first.
+    fake = None
+
+    def sample_frame():
+        nonlocal fake
+        fake = synth.sample(args.n_sample, random_state=1)
+
+    def generate_only():
+        sampler = Sampler(synth.encoder_, synth.model_)
+        for _ in sampler.blocks(sampler.request(args.n_sample, None, None, 1)):
+            pass
+
+    print(f"sample_series_per_s={warm_rate(sample_frame, args.n_sample, args.repeats):.1f}")
     # Records per generated series: the DataFrame figure depends on it.
     print(f"sample_mean_length={len(fake) / args.n_sample:.1f}")
     del fake
-    start = time.perf_counter()
-    synth.sample_arrays(args.n_sample, random_state=1)
-    print(f"sample_arrays_series_per_s={args.n_sample / (time.perf_counter() - start):.1f}")
-    start = time.perf_counter()
-    sampler = Sampler(synth.encoder_, synth.model_)
-    for _ in sampler.blocks(sampler.request(args.n_sample, None, None, 1)):
-        pass
-    print(f"generate_only_series_per_s={args.n_sample / (time.perf_counter() - start):.1f}")
+    arrays_rate = warm_rate(lambda: synth.sample_arrays(args.n_sample, random_state=1),
+                            args.n_sample, args.repeats)
+    print(f"sample_arrays_series_per_s={arrays_rate:.1f}")
+    print(f"generate_only_series_per_s="
+          f"{warm_rate(generate_only, args.n_sample, args.repeats):.1f}")
     if args.stream:
         with tempfile.TemporaryDirectory() as folder:
             start = time.perf_counter()
@@ -198,7 +218,10 @@ def main() -> None:
                         help="fit 50,000 x 550 x 1 and stream 1,000,000 series to parquet")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--n-series", type=int, default=1000, help=argparse.SUPPRESS)
-    parser.add_argument("--n-sample", type=int, default=10_000, help=argparse.SUPPRESS)
+    parser.add_argument("--n-sample", type=int, default=10_000,
+                        help="series per sampling call (default 10,000)")
+    parser.add_argument("--repeats", type=int, default=3,
+                        help="calls per warm sampling figure (their median is printed)")
     parser.add_argument("--stream", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--mixed-precision", action="store_true",
                         help="measure dgkeras with mixed_precision=True (meant for GPUs)")
@@ -224,7 +247,8 @@ def main() -> None:
     for workload in workloads:
         results = {"dgkeras": [], other: []}
         for round_ in range(args.rounds if other else 1):
-            options = ["--steps-per-call", str(args.steps_per_call)]
+            options = ["--steps-per-call", str(args.steps_per_call),
+                       "--n-sample", str(args.n_sample), "--repeats", str(args.repeats)]
             if args.mixed_precision:
                 options.append("--mixed-precision")
             results["dgkeras"].append(ours(workload, args.epochs, options))
