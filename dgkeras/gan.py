@@ -225,6 +225,17 @@ class DoppelGANger:
                            training: bool = False):
         """The attributes and min/max of a batch, and the condition of its records.
 
+        Parameters
+        ----------
+        attribute_noise, minmax_noise : Tensor, shape (batch, attribute_noise_dim)
+        batch : Tensor
+            The batch size, for the empty blocks of data without attributes
+            or min/max.
+        given_attributes : Tensor, shape (batch, A), optional
+            Encoded attributes to condition on instead of generating them.
+        training : bool
+            Passed to the Keras submodels.
+
         Returns
         -------
         attributes, minmax, condition : Tensor
