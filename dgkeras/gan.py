@@ -337,7 +337,7 @@ class DoppelGANger:
         given_spec = tf.TensorSpec((None, c.attribute_dim), tf.float32)
         self._records_function = tf.function(
             lambda condition, noise: self.feature_generator([condition, noise], training=False),
-            input_signature=[condition_spec, noise_specs[2]],
+            input_signature=[condition_spec, noise_specs[2]], autograph=False,
             jit_compile=JIT_SAMPLING and not self._xla_failed)
 
         def generate(attribute_noise, minmax_noise, feature_noise, given_attributes=None):
@@ -346,8 +346,9 @@ class DoppelGANger:
             return attributes, minmax, self._records_function(condition, feature_noise)
 
         return (tf.function(lambda za, zm, zf: generate(za, zm, zf),
-                            input_signature=noise_specs),
-                tf.function(generate, input_signature=noise_specs + [given_spec]))
+                            input_signature=noise_specs, autograph=False),
+                tf.function(generate, input_signature=noise_specs + [given_spec],
+                            autograph=False))
 
     def sample_attribute_arrays(self, attribute_noise: np.ndarray) -> np.ndarray:
         """Attributes alone (soft, as generated) for a batch of noise, as numpy."""

@@ -328,7 +328,10 @@ class Trainer:
         self._frequencies: Optional[tf.Tensor] = None
         # Replaced during fit by the check of a deferred Ctrl-C (see dgkeras.interrupts).
         self._raise_if_interrupted: Callable[[], None] = lambda: None
-        self.train_steps = tf.function(self._distributed_steps, reduce_retracing=True)
+        # No AutoGraph: the step has no data-dependent Python control flow, and
+        # converting its code (and the Keras code it calls) took half the tracing.
+        self.train_steps = tf.function(self._distributed_steps, reduce_retracing=True,
+                                       autograph=False)
 
     # ---------------------------------------------------------------- noise
     def _seed(self, step: tf.Tensor, draw: int) -> tf.Tensor:
@@ -460,11 +463,15 @@ class Trainer:
     def _distributed_steps(self, iterator, count: tf.Tensor) -> Dict[str, tf.Tensor]:
         # Several steps in one compiled call, to save the per-call overhead of
         # small models; returns the sums of the step losses.
-        totals = {k: tf.constant(0.0) for k in HISTORY_COLUMNS[:-1]}
-        for _ in tf.range(count):
+        names = HISTORY_COLUMNS[:-1]
+
+        def body(done, *totals):
             losses = self._distributed_step(next(iterator))
-            totals = {k: totals[k] + losses[k] for k in totals}
-        return totals
+            return (done + 1, *(total + losses[k] for total, k in zip(totals, names)))
+
+        _, *totals = tf.while_loop(lambda done, *_: done < count, body,
+                                   (tf.constant(0), *(tf.constant(0.0) for _ in names)))
+        return dict(zip(names, totals))
 
     def _epoch_losses(self, batches, steps: int) -> Dict[str, float]:
         """Run one epoch's steps; return the mean of each loss over them."""
@@ -743,7 +750,7 @@ def _attribute_refit_step(model: DoppelGANger, attributes: np.ndarray,
                 tf.reduce_mean(fake, axis=0), frequencies)
         return loss
 
-    @tf.function
+    @tf.function(autograph=False)
     def step(indices: tf.Tensor, step_number: tf.Tensor):
         real = tf.gather(data, indices)
         draw = 0
