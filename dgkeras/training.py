@@ -28,6 +28,7 @@ from .interrupts import deferred_interrupt
 from .losses import critic_example_losses
 from .marginals import frequency_target, marginal_divergence
 from .networks import build_critic, pack
+from .optimizers import FusedAdam
 from .privacy import DPSGD, DPSettings
 
 HISTORY_COLUMNS = ["critic_loss", "aux_critic_loss", "generator_loss", "seconds"]
@@ -87,7 +88,7 @@ def make_adam(learning_rate: float, beta_1: float,
     the gradients back down, and skips a step whose gradients overflowed
     (lowering the scale), so training sees only finite updates.
     """
-    optimizer = tf.keras.optimizers.Adam(learning_rate, beta_1=beta_1)
+    optimizer = FusedAdam(learning_rate, beta_1=beta_1)
     if mixed_precision:
         return _LossScaleOptimizer(optimizer)
     return optimizer
