@@ -19,6 +19,8 @@ and peak_rss_mb.
     python benchmarks/speed.py --peer --rounds 3     # alternate with the peer, print ratios
     python benchmarks/speed.py --against /tmp/tf215/bin/python --rounds 3
                                                      # alternate with another stack's Python
+    python benchmarks/speed.py --user --rounds 3     # as a user times both, beside the peer
+    python benchmarks/speed.py --user --critic-steps auto   # dgkeras' default vs the peer's
     python benchmarks/speed.py --memory              # 50,000 x 550 fit, 1M-series streaming
     python benchmarks/speed.py --mixed-precision     # float16 hidden layers (for GPUs)
 
@@ -26,7 +28,14 @@ and peak_rss_mb.
 (e.g. a venv made with pip install ".[tf-privacy]": TensorFlow 2.15, Keras 2, NumPy 1);
 fit_wall_s is fit() from call to return, tracing and encoding included.
 
---peer needs the peer's venv (bash shared/bench/setup_peer.sh; default /tmp/peer-venv) and
+--user alternates dgkeras and the peer (benchmarks/peer_user.py) in rounds and prints what
+a user waits for: fit() from call to return at 1, 10 and 100 epochs, the first
+sample_arrays() of the 100-epoch model beside the peer's first generate_numpy(), the first
+sample() of that model saved and loaded in a fresh process beside the peer's first
+generate_dataframe() after train_dataframe(), then warm calls, steady-state training and
+peak RSS, each with the median of the per-round speed-ups.
+
+--peer and --user need the peer's venv (bash shared/bench/setup_peer.sh; default /tmp/peer-venv) and
 the peer script (--peer-script, default ../shared/bench/peer_dgan.py from the repository).
 """
 
@@ -45,6 +54,8 @@ import time
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 DEFAULT_PEER_SCRIPT = ROOT.parent / "shared" / "bench" / "peer_dgan.py"
+#: Training steps per epoch of the workloads at batch 100 (1000 and 600 series).
+STEPS_PER_EPOCH = {"wwt-shape": 10, "mba": 6}
 FIGURES = ("fit_wall_s", "train_steps_per_s", "sample_series_per_s", "peak_rss_mb")
 #: Our figure -> the peer's figure it is compared with. The peer's sampling figure
 #: times generate_numpy (decoded arrays); ours is timed three ways: to a DataFrame
@@ -109,6 +120,23 @@ def warm_rate(call, n: int, repeats: int) -> float:
     return n / statistics.median(seconds)
 
 
+def run_load_worker(args: argparse.Namespace) -> None:
+    """Load a saved model in this process and time its first and warm ``sample()``."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    from dgkeras import DGSynthesizer
+
+    start = time.perf_counter()
+    synth = DGSynthesizer.load(args.load)
+    print(f"load_s={time.perf_counter() - start:.2f}")
+    start = time.perf_counter()
+    synth.sample(args.n_sample, random_state=0)
+    print(f"sample_first_call_s={time.perf_counter() - start:.2f}")
+    rate = warm_rate(lambda: synth.sample(args.n_sample, random_state=1), args.n_sample,
+                     args.repeats)
+    print(f"sample_series_per_s={rate:.1f}")
+    print(f"peak_rss_mb={peak_rss_mb():.0f}")
+
+
 def run_worker(args: argparse.Namespace) -> None:
     """Measure dgkeras on one workload in this process and print the figures."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -117,22 +145,28 @@ def run_worker(args: argparse.Namespace) -> None:
 
     df, schema, s = workload_frame(args.worker, args.n_series)
     n = df[schema.id_column].nunique()
-    # One critic update per step, as the peer's discriminator_rounds=1: the same work
-    # per step (dgkeras' default, critic_steps="auto", makes 5 without DP).
+    # One critic update per step by default, as the peer's discriminator_rounds=1: the
+    # same work per step (dgkeras' default, critic_steps="auto", makes 5 without DP).
+    critic_steps = args.critic_steps if args.critic_steps == "auto" else int(args.critic_steps)
     synth = DGSynthesizer(sample_len=s, epochs=args.epochs, batch_size=100, verbose=0,
-                          critic_steps=1,
+                          critic_steps=critic_steps,
                           mixed_precision=args.mixed_precision,
                           steps_per_call=args.steps_per_call,
                           random_state=0)
     start = time.perf_counter()
     synth.fit(df, schema)
-    print(f"fit_wall_s={time.perf_counter() - start:.2f}")
+    wall = time.perf_counter() - start
+    print(f"fit_wall_s={wall:.2f}")
     del df
+    if args.save:
+        synth.save(args.save)
     seconds = synth.history_["seconds"].to_numpy()
     steps_per_epoch = n // 100
-    rate = steps_per_epoch * (len(seconds) - 1) / seconds[1:].sum()
-    print(f"train_steps_per_s={rate:.3f}")
-    print(f"tracing_s={seconds[0] - steps_per_epoch / rate:.2f}")
+    if len(seconds) > 1:
+        rate = steps_per_epoch * (len(seconds) - 1) / seconds[1:].sum()
+        print(f"train_steps_per_s={rate:.3f}")
+        print(f"tracing_s={seconds[0] - steps_per_epoch / rate:.2f}")
+    print(f"fit_steps_per_s={steps_per_epoch * len(seconds) / wall:.3f}")
     # The first call traces and XLA-compiles the sampling function for its batch
     # shapes (the same as the timed calls below): its time is reported apart.
     start = time.perf_counter()
@@ -187,12 +221,15 @@ def _run(command, env=None) -> dict:
     return _parse(result.stdout)
 
 
-def ours(workload: str, epochs: int, extra=(), python: str = sys.executable) -> dict:
+def _our_env() -> dict:
     # This checkout's dgkeras first on the path, whichever interpreter runs it.
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(
         [str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])}
+
+
+def ours(workload: str, epochs: int, extra=(), python: str = sys.executable) -> dict:
     return _run([python, __file__, "--worker", workload, "--epochs", str(epochs), *extra],
-                env=env)
+                env=_our_env())
 
 
 def peer(workload: str, epochs: int, python: str, script: str) -> dict:
@@ -201,6 +238,81 @@ def peer(workload: str, epochs: int, python: str, script: str) -> dict:
             "runpy.run_path(sys.argv[0], run_name='__main__'); "
             "print(f'peak_rss_mb={resource.getrusage(resource.RUSAGE_SELF).ru_maxrss/1024:.0f}')")
     return _run([python, "-c", code, script, workload, "--epochs", str(epochs)])
+
+
+def peer_user(workload: str, epochs: int, python: str, script: str, extra=()) -> dict:
+    return _run([python, str(ROOT / "benchmarks" / "peer_user.py"), workload, "--epochs",
+                 str(epochs), "--peer-script", script, *extra])
+
+
+#: (label, our figure, the peer's figure, "rate" or "seconds") of the --user table.
+USER_ROWS = (
+    ("fit() wall s, 1 epoch", ("fit_wall_s", 1), ("fit_wall_s", 1), "seconds"),
+    ("fit() wall s, 10 epochs", ("fit_wall_s", 10), ("fit_wall_s", 10), "seconds"),
+    ("fit() wall s, 100 epochs", ("fit_wall_s", 100), ("fit_wall_s", 100), "seconds"),
+    ("whole-fit steps/s, 100 epochs", ("fit_steps_per_s", 100), ("fit_steps_per_s", 100),
+     "rate"),
+    ("first sample_arrays / generate_numpy s", ("sample_first_call_s", 100),
+     ("sample_first_call_s", 100), "seconds"),
+    ("first sample / generate_dataframe s", ("sample_first_call_s", "load"),
+     ("sample_first_call_s", "frame"), "seconds"),
+    ("warm sample_arrays / generate_numpy series/s", ("sample_arrays_series_per_s", 100),
+     ("sample_series_per_s", 100), "rate"),
+    ("warm sample / generate_dataframe series/s", ("sample_series_per_s", "load"),
+     ("sample_series_per_s", "frame"), "rate"),
+    ("steady-state train steps/s, 100 epochs", ("train_steps_per_s", 100), None, "rate"),
+    ("peak RSS MB, 100-epoch fit", ("peak_rss_mb", 100), ("peak_rss_mb", 100), "seconds"),
+)
+
+
+def user_comparison(args: argparse.Namespace, workload: str) -> None:
+    """Alternate dgkeras and the peer as a user times them; print medians and ratios.
+
+    Per round: fit() at 1, 10 and 100 epochs with the first sampling call of each fitted
+    model (ours sample_arrays, the peer's generate_numpy); the 100-epoch model saved and
+    loaded in a fresh process for its first sample() (a long DataFrame), beside the
+    peer's generate_dataframe after train_dataframe (10 epochs).
+    """
+    ours_runs, peer_runs = [], []
+    options = ["--n-sample", str(args.n_sample), "--repeats", str(args.repeats),
+               "--critic-steps", args.critic_steps, "--steps-per-call", str(args.steps_per_call)]
+    for round_ in range(args.rounds):
+        mine, theirs = {}, {}
+        with tempfile.TemporaryDirectory() as folder:
+            saved = os.path.join(folder, "model.dgk")
+            for epochs in (1, 10, 100):
+                extra = ["--save", saved] if epochs == 100 else []
+                mine[epochs] = ours(workload, epochs, options + extra)
+                theirs[epochs] = peer_user(workload, epochs, args.peer_python,
+                                           args.peer_script, ["--n-sample", str(args.n_sample)])
+                print(f"[{workload} round {round_ + 1}, {epochs} epochs] dgkeras {mine[epochs]}"
+                      f"\n    peer {theirs[epochs]}", flush=True)
+            mine["load"] = _run([sys.executable, __file__, "--load", saved, *options],
+                                env=_our_env())
+        theirs["frame"] = peer_user(workload, 10, args.peer_python, args.peer_script,
+                                    ["--frame", "--n-sample", str(args.n_sample)])
+        print(f"[{workload} round {round_ + 1}] dgkeras load + sample {mine['load']}\n"
+              f"    peer frame {theirs['frame']}", flush=True)
+        for epochs in (1, 10, 100):
+            theirs[epochs]["fit_steps_per_s"] = (STEPS_PER_EPOCH[workload] * epochs
+                                                 / theirs[epochs]["fit_wall_s"])
+        ours_runs.append(mine)
+        peer_runs.append(theirs)
+    print(f"\n{workload}, as a user measures it: median of {args.rounds} round(s), "
+          f"critic_steps={args.critic_steps}, {args.n_sample:,} series per sampling call")
+    print(f"  {'figure':<46}{'dgkeras':>10}{'peer':>10}{'speed-up':>10}")
+    for label, (figure, run), peer_key, kind in USER_ROWS:
+        mine_value = statistics.median(r[run][figure] for r in ours_runs)
+        line = f"  {label:<46}{mine_value:>10.2f}"
+        if peer_key is not None:
+            their_value = statistics.median(r[peer_key[1]][peer_key[0]] for r in peer_runs)
+            ratios = [(a[run][figure] / b[peer_key[1]][peer_key[0]]) if kind == "rate"
+                      else (b[peer_key[1]][peer_key[0]] / a[run][figure])
+                      for a, b in zip(ours_runs, peer_runs)]
+            line += f"{their_value:>10.2f}{statistics.median(ratios):>9.2f}x"
+        print(line)
+    print("  (speed-up = the peer's seconds / ours, or our rate / the peer's: above 1 is "
+          "faster; for RSS, the peer's MB / ours)")
 
 
 def main() -> None:
@@ -225,11 +337,26 @@ def main() -> None:
     parser.add_argument("--stream", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--mixed-precision", action="store_true",
                         help="measure dgkeras with mixed_precision=True (meant for GPUs)")
+    parser.add_argument("--user", action="store_true",
+                        help="alternate with the peer as a user times both: whole fit() at "
+                             "1, 10, 100 epochs and first sampling calls")
+    parser.add_argument("--critic-steps", default="1",
+                        help='dgkeras critic_steps (default 1, as the peer; "auto" is '
+                             "dgkeras' default)")
+    parser.add_argument("--save", help=argparse.SUPPRESS)
+    parser.add_argument("--load", help=argparse.SUPPRESS)
     parser.add_argument("--steps-per-call", type=int, default=10,
                         help="dgkeras steps_per_call (default: 10)")
     args = parser.parse_args()
     if args.worker:
         run_worker(args)
+        return
+    if args.load:
+        run_load_worker(args)
+        return
+    if args.user:
+        for workload in ["wwt-shape", "mba"] if args.workload == "all" else [args.workload]:
+            user_comparison(args, workload)
         return
     if args.memory:
         fit = ours("wwt-shape", 2, ["--n-series", "50000", "--n-sample", "1000"])
