@@ -3,12 +3,12 @@
 Keras' Adam builds its update of every variable from about fifteen small
 operations. The FCC MBA networks hold 45 trainable variables and a train
 step updates each of them, so those operations were a large part of the
-train step's graph and of the time to trace and run it (figures in
-docs/speed.rst). :class:`FusedAdam` keeps Keras' optimizer (its slots,
-iteration counter, checkpoints and loss-scaling wrapper) and replaces only the
-per-variable arithmetic with ``ResourceApplyAdam``, the kernel of TensorFlow's
-own Adam: the same update rule, with ``1 - beta`` taken in float32 as
-TensorFlow 1's optimizer (and the original DoppelGANger code) took it.
+train step's graph and of the time to trace and run it. :class:`FusedAdam`
+keeps Keras' optimizer (its slots, iteration counter, checkpoints and
+loss-scaling wrapper) and replaces only the per-variable arithmetic with
+``ResourceApplyAdam``, the kernel of TensorFlow's own Adam: the same update
+rule, with ``1 - beta`` taken in float32 as TensorFlow 1's optimizer (and the
+original DoppelGANger code) took it.
 """
 
 from __future__ import annotations
