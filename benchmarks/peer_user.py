@@ -5,6 +5,7 @@ settings of the peer reference script (shared/bench/peer_dgan.py, imported from 
 that the data and configuration are its own, to the letter). Prints, one per line:
 
   fit_wall_s          train_numpy (or train_dataframe with --frame) from call to return
+  fit_steps_per_s     training steps (epochs x series // 100) per second of fit_wall_s
   sample_first_call_s the first generate_numpy(--n-sample) (generate_dataframe with --frame)
   sample_series_per_s the same call repeated: series per second, the median of --repeats
   peak_rss_mb         peak resident memory of the process
@@ -94,7 +95,10 @@ def main() -> None:
 
         def generate():
             return model.generate_numpy(args.n_sample)
-    print(f"fit_wall_s={time.perf_counter() - start:.3f}")
+    wall = time.perf_counter() - start
+    print(f"fit_wall_s={wall:.3f}")
+    # As the reference script counts them: full batches of 100 per epoch.
+    print(f"fit_steps_per_s={args.epochs * (features.shape[0] // 100) / wall:.3f}")
     start = time.perf_counter()
     generate()
     print(f"sample_first_call_s={time.perf_counter() - start:.3f}")

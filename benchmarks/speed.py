@@ -54,8 +54,6 @@ import time
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 DEFAULT_PEER_SCRIPT = ROOT.parent / "shared" / "bench" / "peer_dgan.py"
-#: Training steps per epoch of the workloads at batch 100 (1000 and 600 series).
-STEPS_PER_EPOCH = {"wwt-shape": 10, "mba": 6}
 FIGURES = ("fit_wall_s", "train_steps_per_s", "sample_series_per_s", "peak_rss_mb")
 #: Our figure -> the peer's figure it is compared with. The peer's sampling figure
 #: times generate_numpy (decoded arrays); ours is timed three ways: to a DataFrame
@@ -293,9 +291,6 @@ def user_comparison(args: argparse.Namespace, workload: str) -> None:
                                     ["--frame", "--n-sample", str(args.n_sample)])
         print(f"[{workload} round {round_ + 1}] dgkeras load + sample {mine['load']}\n"
               f"    peer frame {theirs['frame']}", flush=True)
-        for epochs in (1, 10, 100):
-            theirs[epochs]["fit_steps_per_s"] = (STEPS_PER_EPOCH[workload] * epochs
-                                                 / theirs[epochs]["fit_wall_s"])
         ours_runs.append(mine)
         peer_runs.append(theirs)
     print(f"\n{workload}, as a user measures it: median of {args.rounds} round(s), "

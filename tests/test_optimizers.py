@@ -15,7 +15,12 @@ def _run(optimizer_class, gradients, compiled):
     def step(gradient):
         optimizer.apply_gradients([(gradient, variable)])
 
-    step = tf.function(step, autograph=False) if compiled else step
+    if compiled:
+        step = tf.function(step, autograph=False)
+        ops = {op.type for op in step.get_concrete_function(
+            tf.TensorSpec(variable.shape, tf.float32)).graph.get_operations()}
+        # The update is the fused kernel exactly when the optimizer is FusedAdam.
+        assert ("ResourceApplyAdam" in ops) == (optimizer_class is FusedAdam)
     path = []
     for gradient in gradients:
         step(tf.constant(gradient))
