@@ -3,14 +3,20 @@
 Each run in RUNS is fitted from its seed; its ``history_`` losses and a
 ``sample(12, random_state=3)`` are stored bit for bit (floats as ``float.hex``).
 ``tests/test_reference_runs.py`` refits them and compares exactly, so a change
-that only reorganises code cannot move a number unnoticed. Rerecord only for a
-change meant to alter the numbers, and say so where it is committed:
+that only reorganises code cannot move a number unnoticed.
+
+The last bits depend on the kernels oneDNN picks for the CPU, so the file
+holds one recording per CPU kind (:func:`cpu_kind`); this script records the
+current one and keeps the others. Record a new CPU kind from a commit whose
+numbers are trusted (the one before a change under test); rerecord every kind
+only for a change meant to alter the numbers, and say so where it is committed:
 
     python tests/data/make_reference_runs.py
 """
 
 import json
 import pathlib
+import platform
 import sys
 
 HERE = pathlib.Path(__file__).parent
@@ -35,6 +41,19 @@ RUNS = {
 }
 
 
+def cpu_kind() -> str:
+    """The machine and the CPU's vector-instruction flags, which pick the kernels."""
+    flags = set()
+    cpuinfo = pathlib.Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith(("flags", "Features")):
+                flags = set(line.split(":", 1)[1].split())
+                break
+    vector = sorted(f for f in flags if f.startswith(("avx", "amx", "fma", "sve", "asimd")))
+    return f"{platform.machine()}: {' '.join(vector)}"
+
+
 def _plain(value):
     if isinstance(value, float):
         return value.hex()
@@ -57,4 +76,6 @@ def run(name: str) -> dict:
 
 
 if __name__ == "__main__":
-    REFERENCE.write_text(json.dumps({name: run(name) for name in RUNS}, indent=1) + "\n")
+    recordings = json.loads(REFERENCE.read_text()) if REFERENCE.exists() else {}
+    recordings[cpu_kind()] = {name: run(name) for name in RUNS}
+    REFERENCE.write_text(json.dumps(recordings, indent=1) + "\n")
