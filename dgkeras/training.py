@@ -24,6 +24,7 @@ import tensorflow as tf
 from .callbacks import CallbackList
 from .exceptions import DataError, TrainingDivergedError
 from .gan import DoppelGANger, initializer_seed
+from .health import LastGoodWeights
 from .interrupts import deferred_interrupt
 from .losses import critic_example_losses
 from .marginals import frequency_target, marginal_divergence
@@ -324,9 +325,11 @@ class Trainer:
                 self.aux_critic_optimizer.build(self.aux_critic_variables)
             self.generator_average = (WeightAverage(self.generator_variables, config.ema_decay)
                                       if config.ema_decay is not None else None)
+            self.good_weights = LastGoodWeights(model.networks)
         self.sgd = (DPSGD(config.dp, n_series, config.epochs) if config.dp is not None
                     else MeanGradients(n_series, self.batch_size))
         self._frequencies: Optional[tf.Tensor] = None
+        self._history_rows: List[Dict[str, float]] = []
         # Replaced during fit by the check of a deferred Ctrl-C (see dgkeras.interrupts).
         self._raise_if_interrupted: Callable[[], None] = lambda: None
         # No AutoGraph: the step has no data-dependent Python control flow, and
@@ -582,18 +585,20 @@ class Trainer:
         self._data = [tf.constant(a) for a in (attributes, minmax, records)]
         self._frequencies = (frequency_target(attributes, self.model.config.attribute_outputs)
                              if self.config.marginal_weight else None)
-        rows: List[Dict[str, float]] = (initial_history.to_dict("records")
-                                        if initial_history is not None else [])
-        self.history = pd.DataFrame(rows, columns=HISTORY_COLUMNS)
-        good_weights = self.model.get_weights()
+        self._history_rows = (initial_history.to_dict("records")
+                              if initial_history is not None else [])
+        self.good_weights.keep()
         callbacks.on_train_begin()
         batches = iter(self.distributed_batches(initial_epoch))
         with deferred_interrupt() as self._raise_if_interrupted:
-            return self._epochs(batches, initial_epoch, rows, good_weights, callbacks,
-                                stop_requested)
+            return self._epochs(batches, initial_epoch, callbacks, stop_requested)
 
-    def _epochs(self, batches, initial_epoch: int, rows: List[Dict[str, float]],
-                good_weights, callbacks: CallbackList,
+    @property
+    def history(self) -> pd.DataFrame:
+        """One row per finished epoch: the mean losses over its steps and its ``seconds``."""
+        return pd.DataFrame(self._history_rows, columns=HISTORY_COLUMNS)
+
+    def _epochs(self, batches, initial_epoch: int, callbacks: CallbackList,
                 stop_requested: Callable[[], bool]) -> pd.DataFrame:
         """The epoch loop of :meth:`fit`, from ``initial_epoch``."""
         try:
@@ -601,20 +606,17 @@ class Trainer:
                 start = time.perf_counter()
                 logs = self._epoch_losses(batches, self.steps_in_epoch(epoch))
                 logs["seconds"] = time.perf_counter() - start
-                weights = self.model.get_weights()
-                self._check_health(epoch, logs, weights, good_weights)
-                good_weights = weights
+                self._check_health(epoch, logs)
                 if self.generator_average is not None:
                     self.generator_average.update()
-                rows.append(logs)
-                self.history = pd.DataFrame(rows, columns=HISTORY_COLUMNS)
+                self._history_rows.append(logs)
                 callbacks.on_epoch_end(epoch, logs)
                 self._raise_if_interrupted()
                 if stop_requested():
                     break
         except KeyboardInterrupt:
             # The interrupted epoch may be half done: go back to the last whole one.
-            self.model.set_weights(good_weights)
+            self.good_weights.restore()
             raise
         finally:
             # On every way out (done, stopped, interrupted, diverged) the
@@ -638,20 +640,17 @@ class Trainer:
             state["generator_average"] = self.generator_average
         return tf.train.Checkpoint(**state, **self.model.networks)
 
-    def _check_health(self, epoch: int, logs: Dict[str, float],
-                      weights: Dict[str, List[np.ndarray]],
-                      good_weights: Dict[str, List[np.ndarray]]) -> None:
-        """Raise TrainingDivergedError, restoring ``good_weights``, on a non-finite value."""
+    def _check_health(self, epoch: int, logs: Dict[str, float]) -> None:
+        """Keep this epoch's weights as the last good ones; on a non-finite loss or
+        weight, restore the last good ones and raise TrainingDivergedError."""
         # Under DP the critic losses are NaN by design (see privacy), so only the
         # generator's loss is checked there.
         checked = (["critic_loss", "aux_critic_loss", "generator_loss"]
                    if self.sgd.reports_losses else ["generator_loss"])
-        bad = [k for k in checked if not np.isfinite(logs[k])]
-        bad += [name for name, arrays in weights.items()
-                if not all(np.isfinite(a).all() for a in arrays)]
+        bad = self.good_weights.check_and_keep(logs, checked)
         if not bad:
             return
-        self.model.set_weights(good_weights)
+        self.good_weights.restore()
         kept = (f"the model keeps the weights of epoch {epoch}" if epoch
                 else "no epoch finished, so the model is not fitted")
         raise TrainingDivergedError(
