@@ -10,7 +10,7 @@ saving keep.
 from __future__ import annotations
 
 import warnings
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from typing import Dict, List, Optional, Tuple
 
 import numpy as np
@@ -25,14 +25,11 @@ from .networks import (
     mask_after_end,
 )
 from .outputs import Output
+from .params import predated
 
-#: Sampling compiles the feature generator with XLA, faster on a CPU for under a
-#: second of compilation per batch shape (figures in docs/speed.rst).
-#: Training stays without XLA, which compiles the LSTM's gradient loop into a
-#: far slower program.
-JIT_SAMPLING = True
-#: Sampling calls are padded to the next of these sizes (or left as they are
-#: when larger), so that XLA compiles a few programs, not one per batch size.
+#: With ``jit_sampling``, sampling calls are padded to the next of these sizes
+#: (or left as they are when larger), so that XLA compiles a few programs, not
+#: one per batch size. Without it one graph serves every batch size.
 SAMPLE_BUCKETS = (128, 256, 512, 1024, 2048, 4096)
 
 
@@ -73,6 +70,7 @@ class NetworkConfig:
     packing: int = 1
     seed: int = 0
     mixed_precision: bool = False
+    jit_sampling: bool = False
 
     @property
     def attribute_dim(self) -> int:
@@ -107,12 +105,15 @@ class NetworkConfig:
     @classmethod
     def from_dict(cls, data: dict) -> "NetworkConfig":
         """Inverse of :meth:`to_dict`."""
-        data = dict(data)
+        data = {**{k: v for k, v in predated(data).items() if k in _FIELDS}, **data}
         for key in ("attribute_outputs", "minmax_outputs", "feature_outputs"):
             data[key] = [Output(**o) if isinstance(o, dict) else Output(*o) for o in data[key]]
         for key in ("attribute_units", "critic_units"):
             data[key] = tuple(int(u) for u in data[key])
         return cls(**data)
+
+
+_FIELDS = {f.name for f in fields(NetworkConfig)}
 
 
 class DoppelGANger:
@@ -156,7 +157,7 @@ class DoppelGANger:
         # The compiled sampling functions (without and with given attributes), made on use.
         self._sampling_functions: Optional[Tuple[tf.types.experimental.GenericFunction,
                                                  tf.types.experimental.GenericFunction]] = None
-        # The feature generator alone, XLA-compiled unless JIT_SAMPLING is off or failed.
+        # The feature generator alone, XLA-compiled with jit_sampling unless XLA failed.
         self._records_function: Optional[tf.types.experimental.GenericFunction] = None
 
     # -------------------------------------------------------------- networks
@@ -265,24 +266,25 @@ class DoppelGANger:
         """Generate unmasked outputs for one chunk of noise, as read-only numpy arrays.
 
         The compiled functions are made on first use with a free batch
-        dimension in their signature; they are not pickled. The chunk is
-        padded to :func:`padded_size` rows (the extra rows are generated and
-        dropped: every row is generated independently of the others). With a
-        strategy of several local replicas (``MirroredStrategy``) the chunk
-        is split across them.
+        dimension in their signature, so one trace serves every chunk size;
+        they are not pickled. With ``jit_sampling`` the chunk is padded to
+        :func:`padded_size` rows, so that XLA compiles a few programs (the
+        extra rows are generated and dropped: every row is generated
+        independently of the others). With a strategy of several local
+        replicas (``MirroredStrategy``) the chunk is split across them.
         """
         size = len(feature_noise)
         inputs = [attribute_noise, minmax_noise, feature_noise]
         if given_attributes is not None:
             inputs.append(given_attributes)
-        padding = padded_size(size) - size
+        padding = padded_size(size) - size if self._uses_xla else 0
         if padding:
             inputs = [np.concatenate([x, np.zeros((padding,) + x.shape[1:], np.float32)])
                       for x in inputs]
         try:
             outputs = self._run_sampling(inputs, strategy)
         except (tf.errors.UnimplementedError, tf.errors.InvalidArgumentError) as error:
-            if not JIT_SAMPLING or self._xla_failed:
+            if not self._uses_xla:
                 raise
             # A platform whose XLA cannot compile the generators: run them as plain graphs.
             warnings.warn(f"XLA could not compile the generators ({type(error).__name__}: "
@@ -292,6 +294,12 @@ class DoppelGANger:
             self._sampling_functions = None
             outputs = self._run_sampling(inputs, strategy)
         return tuple(o[:size] for o in outputs)
+
+    @property
+    def _uses_xla(self) -> bool:
+        """Whether sampling compiles the feature generator with XLA (``jit_sampling``, and
+        XLA has not failed here)."""
+        return self.config.jit_sampling and not self._xla_failed
 
     def _run_sampling(self, inputs: List[np.ndarray],
                       strategy: Optional[tf.distribute.Strategy]) -> tuple:
@@ -324,10 +332,10 @@ class DoppelGANger:
                                                 tf.types.experimental.GenericFunction]:
         """The sampling functions without and with given attributes.
 
-        Only the feature generator is compiled with XLA, as a function of its
-        own that both call: its LSTM is where XLA's speed-up is, while the
-        attribute and min/max MLPs run as fast without it and would double
-        the compilation time (figures in docs/speed.rst).
+        With ``jit_sampling`` only the feature generator is compiled with
+        XLA, as a function of its own that both call: its LSTM is where XLA's
+        speed-up is, while the attribute and min/max MLPs run as fast without
+        it and would double the compilation time (figures in docs/speed.rst).
         """
         c = self.config
         noise_specs = [tf.TensorSpec((None, c.attribute_noise_dim), tf.float32),
@@ -338,7 +346,7 @@ class DoppelGANger:
         self._records_function = tf.function(
             lambda condition, noise: self.feature_generator([condition, noise], training=False),
             input_signature=[condition_spec, noise_specs[2]], autograph=False,
-            jit_compile=JIT_SAMPLING and not self._xla_failed)
+            jit_compile=self._uses_xla)
 
         def generate(attribute_noise, minmax_noise, feature_noise, given_attributes=None):
             attributes, minmax, condition = self.generate_condition(

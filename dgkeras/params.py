@@ -175,11 +175,16 @@ class Parameter:
     stored : bool
         Saved with a model and pickled; False for objects (callbacks, a
         distribution strategy), which are not data.
+    predated : object
+        The value a model saved or pickled before the parameter existed
+        behaves as, where that is not the parameter's default (None: the
+        default).
     """
 
     constraint: Constraint
     group: str
     stored: bool = True
+    predated: Any = None
 
 
 #: Every constructor argument of DGSynthesizer: its constraint and its group.
@@ -203,6 +208,8 @@ PARAMETERS: Dict[str, Parameter] = {
     "aux_critic": Parameter(boolean(), "network"),
     "packing": Parameter(integer(), "network"),
     "mixed_precision": Parameter(boolean(), "network"),
+    # Models saved before the parameter existed were sampled through XLA.
+    "jit_sampling": Parameter(boolean(), "network", predated=True),
     "epochs": Parameter(integer(), "training"),
     "batch_size": Parameter(integer(), "training"),
     "generator_lr": Parameter(real(low_open=True), "training"),
@@ -331,6 +338,23 @@ def validate_params(params: Mapping[str, Any]) -> Dict[str, Any]:
 def group(params: Mapping[str, Any], name: str) -> Dict[str, Any]:
     """The parameters of one of :data:`GROUPS`, by name."""
     return {k: params[k] for k, row in PARAMETERS.items() if row.group == name}
+
+
+def predated(saved: "Mapping[str, Any] | Sequence[str]") -> Dict[str, Any]:
+    """The parameters a saved model predates whose value for it is not the default.
+
+    Parameters
+    ----------
+    saved : mapping or sequence of str
+        The parameter names the saved model holds.
+
+    Returns
+    -------
+    dict
+        Name to value (see :attr:`Parameter.predated`).
+    """
+    return {k: row.predated for k, row in PARAMETERS.items()
+            if k not in saved and row.predated is not None}
 
 
 def stored(params: Mapping[str, Any]) -> Dict[str, Any]:

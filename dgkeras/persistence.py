@@ -31,7 +31,7 @@ from ._version import __version__
 from .encoding import Encoder
 from .exceptions import DataError
 from .gan import DoppelGANger, NetworkConfig
-from .params import PARAMETERS, stored
+from .params import PARAMETERS, predated, stored
 from .privacy import DPSettings
 
 FORMAT_NAME = "dgkeras-model"
@@ -231,7 +231,7 @@ def load_model(path: "str | os.PathLike", estimator_class: type) -> Tuple[Any, F
     """
     meta, weights = read_model_file(path)
     try:
-        params = dict(meta["params"])
+        params = {**predated(meta["params"]), **meta["params"]}
         for name, value in params.items():
             if name in PARAMETERS:
                 params[name] = PARAMETERS[name].constraint.from_json(value)

@@ -20,7 +20,7 @@ from .conditional import refit_rows
 from .exceptions import TrainingDivergedError
 from .fitting import build_trainer, encode_training_data, fitted_model, training_callbacks
 from .io import write_chunks
-from .params import check, fit_seed, resolve_critic_steps, validate_params
+from .params import check, fit_seed, predated, resolve_critic_steps, validate_params
 from .persistence import FittedModel, load_model, pickle_state, save_model, unpickle_state
 from .sampling import SampleArrays, Sampler, check_chunk_size
 from .schema import Schema
@@ -157,6 +157,15 @@ class DGSynthesizer(BaseEstimator):
         variables, outputs and losses, and loss-scaled optimizers: for
         GPUs with tensor cores; on CPUs float16 is emulated and about 100x
         slower. Not available with DP.
+    jit_sampling : bool, default=False
+        Compile the feature generator with XLA for sampling. The first call
+        of each padded batch size then compiles for about a second, and
+        later calls generate series with long LSTM loops faster (about 40%
+        on 550-record series on a 2-core CPU; no gain on 56-record series),
+        so it pays when a fitted model samples tens of thousands of series
+        or more. A model samples the same series either way up to float
+        rounding, which can tip a generated category or length. Models
+        saved before this parameter existed keep sampling with XLA.
     invalid_series : {"error", "drop"}, default="error"
         A series whose continuous feature is missing (NaN) in every record
         cannot be filled in: raise DataError, or drop it with a warning.
@@ -242,6 +251,7 @@ class DGSynthesizer(BaseEstimator):
         strategy: Optional[Any] = None,
         steps_per_call: int = 10,
         mixed_precision: bool = False,
+        jit_sampling: bool = False,
         invalid_series: str = "error",
         long_series: str = "error",
         max_categories: int = 1000,
@@ -286,6 +296,7 @@ class DGSynthesizer(BaseEstimator):
         self.strategy = strategy
         self.steps_per_call = steps_per_call
         self.mixed_precision = mixed_precision
+        self.jit_sampling = jit_sampling
         self.invalid_series = invalid_series
         self.long_series = long_series
         self.max_categories = max_categories
@@ -554,8 +565,10 @@ class DGSynthesizer(BaseEstimator):
         return pickle_state(self.__dict__)
 
     def __setstate__(self, state: Dict[str, Any]) -> None:
-        # A pickle from a version without some parameter gets its default.
+        # A pickle from a version without some parameter gets its default, or
+        # the value such models had (params.predated).
         self.__dict__.update(type(self)().get_params())
+        self.__dict__.update(predated(state))
         self.__dict__.update(unpickle_state(state))
 
     def save(self, path: str) -> None:

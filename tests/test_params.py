@@ -51,6 +51,7 @@ BAD_VALUES = {
     "strategy": ("mirrored", "strategy must be None or a tf.distribute.Strategy"),
     "steps_per_call": (0, "steps_per_call must be a positive integer"),
     "mixed_precision": ("yes", "mixed_precision must be True or False, got 'yes'"),
+    "jit_sampling": (1, "jit_sampling must be True or False, got 1"),
     "invalid_series": ("skip", r"invalid_series must be one of \['error', 'drop'\]"),
     "long_series": ("cut", r"long_series must be one of \['error', 'truncate', 'split'\]"),
     "max_categories": (1, "max_categories must be an integer >= 2"),
@@ -73,7 +74,7 @@ def test_the_defaults_pass_and_come_back_normalised():
     network = group(params, "network")
     assert set(network) == {"attribute_noise_dim", "feature_noise_dim", "attribute_units",
                             "lstm_units", "lstm_layers", "critic_units", "aux_critic",
-                            "packing", "mixed_precision"}
+                            "packing", "mixed_precision", "jit_sampling"}
     assert validate_params({**params, "aux_critic": np.bool_(False)})["aux_critic"] is False
 
 
@@ -118,3 +119,10 @@ def test_no_function_in_the_package_is_longer_than_60_lines():
                 if lines > 60 and (path.name, node.name) not in LONG_BY_DESIGN:
                     long.append(f"{path.name}:{node.lineno} {node.name} ({lines} lines)")
     assert long == []
+
+
+def test_models_saved_before_a_parameter_get_the_value_they_had():
+    from dgkeras.params import predated
+
+    assert predated({"epochs": 3}) == {"jit_sampling": True}
+    assert predated({"epochs": 3, "jit_sampling": False}) == {}

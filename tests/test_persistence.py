@@ -160,8 +160,12 @@ def test_files_written_on_the_tensorflow_2_15_stack_load_and_sample_the_same():
     for synth in (saved, pickled):
         _assert_same_sample(synth.sample(20, random_state=5), DATA / "tf215_sample.csv", df)
         assert synth.n_series_ == 30 and len(synth.history_) == 3
-        # Parameters added since then get their defaults.
+        # Parameters added since then get their defaults, or the value such
+        # models had: they were sampled through XLA.
         assert synth.get_params()["dp_noise_source"] == "auto"
+        assert synth.get_params()["jit_sampling"] is True
+        assert synth.model_.config.jit_sampling is True
+        assert synth.model_._records_function._jit_compile is True
     assert saved.get_params() == pickled.get_params()
     private = DGSynthesizer.load(DATA / "tf215_dp_model.dgk")
     _assert_same_sample(private.sample(20, random_state=5), DATA / "tf215_dp_sample.csv", df)

@@ -1,4 +1,5 @@
-"""Sampling through XLA: same series as without it, padded calls, and a fallback."""
+"""Sampling with and without XLA: one graph for every size by default, the same series
+with ``jit_sampling``, padded XLA calls, and a fallback when XLA fails."""
 
 import pickle
 
@@ -7,13 +8,15 @@ import pandas as pd
 import pytest
 import tensorflow as tf
 
-from dgkeras import gan
 from dgkeras.gan import DoppelGANger, padded_size
 
 
-def _copy(synth):
+def _copy(synth, jit_sampling=None):
     """A fresh synthesizer with the same weights and no compiled functions yet."""
-    return pickle.loads(pickle.dumps(synth))
+    copy = pickle.loads(pickle.dumps(synth))
+    if jit_sampling is not None:
+        copy.model_.config.jit_sampling = jit_sampling
+    return copy
 
 
 def _assert_same_series(a: pd.DataFrame, b: pd.DataFrame, float_columns):
@@ -28,23 +31,48 @@ def test_padded_sizes():
         [128, 128, 128, 256, 1024, 4096, 4097, 5000]
 
 
-def test_xla_and_plain_sampling_give_the_same_series(fitted_attributes, monkeypatch):
+def test_by_default_one_plain_graph_serves_every_request_size(fitted_attributes):
     synth, _, _ = fitted_attributes
-    with_xla = _copy(synth)
+    copy = _copy(synth)
+    assert copy.get_params()["jit_sampling"] is False
+    for n in (7, 1500, 130, 5003):
+        assert copy.sample_arrays(n, random_state=n).lengths.shape == (n,)
+    model = copy.model_
+    assert model._records_function._jit_compile is False
+    # Traced once, whatever the sizes asked for: nothing compiles per size.
+    assert model._sampling_functions[0].experimental_get_tracing_count() == 1
+    assert model._records_function.experimental_get_tracing_count() == 1
+
+
+def test_xla_and_plain_sampling_give_the_same_series(fitted_attributes):
+    synth, _, _ = fitted_attributes
+    with_xla = _copy(synth, jit_sampling=True)
     fast = with_xla.sample(1500, random_state=6)
     # XLA compiles the feature generator alone; the MLPs around it run as a graph.
     assert with_xla.model_._records_function._jit_compile is True
     assert not with_xla.model_._sampling_functions[0]._jit_compile
-    monkeypatch.setattr(gan, "JIT_SAMPLING", False)
     plain = _copy(synth)
     slow = plain.sample(1500, random_state=6)
     assert plain.model_._records_function._jit_compile is False
     _assert_same_series(fast, slow, ["usage"])
 
 
+def test_jit_sampling_is_a_parameter_that_fitting_hands_to_the_model(fitted_attributes):
+    from dgkeras import DGSynthesizer
+
+    _, df, schema = fitted_attributes
+    synth = DGSynthesizer(epochs=1, batch_size=8, random_state=0, jit_sampling=True,
+                          attribute_units=(8,), lstm_units=8, critic_units=(16,),
+                          verbose=0).fit(df, schema)
+    synth.sample(10, random_state=0)
+    assert synth.model_._records_function._jit_compile is True
+    restored = pickle.loads(pickle.dumps(synth))
+    assert restored.jit_sampling is True and restored.model_.config.jit_sampling is True
+
+
 def test_padding_rows_do_not_change_the_generated_rows(fitted_attributes):
     synth, _, _ = fitted_attributes
-    model = synth.model_
+    model = _copy(synth, jit_sampling=True).model_
     c = model.config
     rng = np.random.default_rng(0)
     noise = (rng.standard_normal((300, c.attribute_noise_dim), dtype=np.float32),
@@ -69,7 +97,7 @@ def test_sampling_falls_back_to_plain_graphs_when_xla_fails(fitted_attributes, m
         return run(self, inputs, strategy)
 
     monkeypatch.setattr(DoppelGANger, "_run_sampling", xla_unavailable)
-    copy = _copy(synth)
+    copy = _copy(synth, jit_sampling=True)
     with pytest.warns(RuntimeWarning, match="XLA could not compile the generators "
                                             r"\(UnimplementedError: no XLA for this device\)"):
         got = copy.sample(40, random_state=3)
