@@ -165,8 +165,8 @@ def run_worker(args: argparse.Namespace) -> None:
         print(f"train_steps_per_s={rate:.3f}")
         print(f"tracing_s={seconds[0] - steps_per_epoch / rate:.2f}")
     print(f"fit_steps_per_s={steps_per_epoch * len(seconds) / wall:.3f}")
-    # The first call traces and XLA-compiles the sampling function for its batch
-    # shapes (the same as the timed calls below): its time is reported apart.
+    # The first call traces the sampling function and builds its kernels: its time is
+    # reported apart.
     start = time.perf_counter()
     synth.sample_arrays(args.n_sample, random_state=0)
     print(f"sample_first_call_s={time.perf_counter() - start:.2f}")
