@@ -11,32 +11,31 @@ pay in full.
 
 from __future__ import annotations
 
-from typing import Dict, List, Mapping, Sequence
+from typing import TYPE_CHECKING, List, Mapping, Sequence
 
 import numpy as np
-import tensorflow as tf
+
+if TYPE_CHECKING:
+    from .gan import DoppelGANger
 
 
 class LastGoodWeights:
-    """The networks' weights as they were after the last healthy epoch.
+    """The model's weights as they were after the last healthy epoch.
 
     Parameters
     ----------
-    networks : dict of str to tf.keras.Model
-        The networks to check and copy, by name. Their current weights are
-        kept from the start.
+    model : DoppelGANger
+        The networks to check and copy (through its ``get_weights`` and
+        ``set_weights``). Their current weights are kept from the start.
     """
 
-    def __init__(self, networks: Mapping[str, tf.keras.Model]) -> None:
-        self.networks = dict(networks)
-        self._kept = self._current()
-
-    def _current(self) -> Dict[str, List[np.ndarray]]:
-        return {name: net.get_weights() for name, net in self.networks.items()}
+    def __init__(self, model: "DoppelGANger") -> None:
+        self.model = model
+        self._kept = model.get_weights()
 
     def keep(self) -> None:
         """Copy the current weights, unchecked (at the start of a fit)."""
-        self._kept = self._current()
+        self._kept = self.model.get_weights()
 
     def check_and_keep(self, losses: Mapping[str, float], checked: Sequence[str]) -> List[str]:
         """Check the ``checked`` losses and every weight; keep the weights if all are finite.
@@ -55,7 +54,7 @@ class LastGoodWeights:
             non-finite weight; empty when the epoch was healthy (its weights
             are then kept; otherwise the kept ones stay).
         """
-        weights = self._current()
+        weights = self.model.get_weights()
         bad = [k for k in checked if not np.isfinite(losses[k])]
         bad += [name for name, arrays in weights.items()
                 if not all(np.isfinite(a).all() for a in arrays)]
@@ -65,5 +64,4 @@ class LastGoodWeights:
 
     def restore(self) -> None:
         """Put the kept weights back into the networks."""
-        for name, net in self.networks.items():
-            net.set_weights(self._kept[name])
+        self.model.set_weights(self._kept)

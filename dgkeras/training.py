@@ -325,7 +325,7 @@ class Trainer:
                 self.aux_critic_optimizer.build(self.aux_critic_variables)
             self.generator_average = (WeightAverage(self.generator_variables, config.ema_decay)
                                       if config.ema_decay is not None else None)
-        self.good_weights = LastGoodWeights(model.networks)
+        self.good_weights = LastGoodWeights(model)
         self.sgd = (DPSGD(config.dp, n_series, config.epochs) if config.dp is not None
                     else MeanGradients(n_series, self.batch_size))
         self._frequencies: Optional[tf.Tensor] = None

@@ -1,24 +1,21 @@
 """LastGoodWeights: the end-of-epoch check for non-finite values and the kept weights."""
 
+import pickle
+
 import numpy as np
-import tensorflow as tf
 
 from dgkeras.health import LastGoodWeights
 
 
-def _networks():
-    def mlp(name, seed):
-        inputs = tf.keras.Input((3,))
-        out = tf.keras.layers.Dense(
-            2, kernel_initializer=tf.keras.initializers.GlorotUniform(seed=seed))(inputs)
-        return tf.keras.Model(inputs, out, name=name)
-    return {"critic": mlp("critic", 1), "generator": mlp("generator", 2)}
+def _model(fitted_attributes):
+    """A fresh copy of a fitted model, its weights free to change."""
+    return pickle.loads(pickle.dumps(fitted_attributes[0])).model_
 
 
-def test_a_healthy_epoch_is_kept_and_a_bad_one_named_and_restored():
-    networks = _networks()
-    guard = LastGoodWeights(networks)
-    kernel = networks["generator"].weights[0]
+def test_a_healthy_epoch_is_kept_and_a_bad_one_named_and_restored(fitted_attributes):
+    model = _model(fitted_attributes)
+    guard = LastGoodWeights(model)
+    kernel = model.feature_generator.weights[0]
     healthy = kernel.numpy() + 1.0
     kernel.assign(healthy)
     assert guard.check_and_keep({"loss": 0.5, "other": float("nan")}, ["loss"]) == []
@@ -26,15 +23,15 @@ def test_a_healthy_epoch_is_kept_and_a_bad_one_named_and_restored():
     poisoned = healthy.copy()
     poisoned[0, 0] = np.inf
     kernel.assign(poisoned)
-    assert guard.check_and_keep({"loss": float("nan")}, ["loss"]) == ["loss", "generator"]
+    assert guard.check_and_keep({"loss": float("nan")}, ["loss"]) == ["loss", "feature_generator"]
     guard.restore()
     np.testing.assert_array_equal(kernel.numpy(), healthy)
 
 
-def test_a_non_finite_loss_alone_keeps_the_previous_weights():
-    networks = _networks()
-    guard = LastGoodWeights(networks)
-    bias = networks["critic"].weights[1]
+def test_a_non_finite_loss_alone_keeps_the_previous_weights(fitted_attributes):
+    model = _model(fitted_attributes)
+    guard = LastGoodWeights(model)
+    bias = model.critic.weights[1]
     before = bias.numpy().copy()
     bias.assign(before + 3.0)
     assert guard.check_and_keep({"loss": float("inf")}, ["loss"]) == ["loss"]
