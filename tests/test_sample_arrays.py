@@ -127,3 +127,23 @@ def test_stopping_early_leaves_no_sampling_thread(fitted_attributes):
     assert any(t.name.startswith("dgkeras-sample") for t in threading.enumerate())
     chunks.close()
     assert not any(t.name.startswith("dgkeras-sample") for t in threading.enumerate())
+
+
+def test_long_series_go_through_in_smaller_generator_calls(fitted_attributes, monkeypatch):
+    """Series per call shrink with the LSTM's steps, in whole noise blocks, within bounds."""
+    from dgkeras import sampling
+    from dgkeras.sampling import SAMPLE_BATCH, SAMPLE_LSTM_STEPS, Sampler, series_per_call
+
+    assert series_per_call(1) == SAMPLE_BATCH == 5000
+    assert series_per_call(SAMPLE_LSTM_STEPS // SAMPLE_BATCH) == 5000
+    assert series_per_call(55) == 2000  # 120,000 // 55 = 2,181, in blocks of 1,000
+    assert series_per_call(61) == 1000
+    assert series_per_call(10_000) == 1000  # never below one noise block
+    assert series_per_call(55, noise_block=300) == 2100
+    synth, _, _ = fitted_attributes
+    sampler = Sampler(synth.encoder_, synth.model_)
+    assert sampler.batch == series_per_call(synth.model_.config.n_steps)
+    # A budget of 3,000 series of this model's length: calls of 3,000 series.
+    monkeypatch.setattr(sampling, "SAMPLE_LSTM_STEPS", 3000 * synth.model_.config.n_steps)
+    assert Sampler(synth.encoder_, synth.model_).batch == 3000
+    assert Sampler(synth.encoder_, synth.model_, batch=8).batch == 8
