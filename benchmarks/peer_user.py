@@ -8,7 +8,9 @@ that the data and configuration are its own, to the letter). Prints, one per lin
   fit_steps_per_s     training steps (epochs x series // 100) per second of fit_wall_s
   sample_first_call_s the first generate_numpy(--n-sample) (generate_dataframe with --frame)
   sample_series_per_s the same call repeated: series per second, the median of --repeats
-  peak_rss_mb         peak resident memory of the process
+  fit_peak_rss_mb     peak resident memory of the process when training returned
+  first_sample_peak_rss_mb  the same after the first sampling call
+  peak_rss_mb         peak resident memory of the process at its end
 
     PEER_VENV/bin/python benchmarks/peer_user.py mba --epochs 100
     PEER_VENV/bin/python benchmarks/peer_user.py wwt-shape --epochs 10 --frame
@@ -97,11 +99,14 @@ def main() -> None:
             return model.generate_numpy(args.n_sample)
     wall = time.perf_counter() - start
     print(f"fit_wall_s={wall:.3f}")
+    print(f"fit_peak_rss_mb={resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f}")
     # As the reference script counts them: full batches of 100 per epoch.
     print(f"fit_steps_per_s={args.epochs * (features.shape[0] // 100) / wall:.3f}")
     start = time.perf_counter()
     generate()
     print(f"sample_first_call_s={time.perf_counter() - start:.3f}")
+    print(f"first_sample_peak_rss_mb="
+          f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f}")
     seconds = []
     for _ in range(args.repeats):
         start = time.perf_counter()

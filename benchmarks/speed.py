@@ -13,7 +13,8 @@ sample_arrays() of the fitted model, --n-sample series, default 10,000), then as
 of --repeats calls (default 3): sample_series_per_s (a long DataFrame with sample()),
 sample_arrays_series_per_s (the same series as decoded arrays with sample_arrays(), what
 the peer's generate_numpy returns) and generate_only_series_per_s (the networks alone);
-and peak_rss_mb.
+and the process's peak RSS when fit() returned (fit_peak_rss_mb), after the first
+sampling call (first_sample_peak_rss_mb) and at its end (peak_rss_mb).
 
     python benchmarks/speed.py                       # both workloads, dgkeras only
     python benchmarks/speed.py --peer --rounds 3     # alternate with the peer, print ratios
@@ -155,6 +156,7 @@ def run_worker(args: argparse.Namespace) -> None:
     synth.fit(df, schema)
     wall = time.perf_counter() - start
     print(f"fit_wall_s={wall:.2f}")
+    print(f"fit_peak_rss_mb={peak_rss_mb():.0f}")
     del df
     if args.save:
         synth.save(args.save)
@@ -170,6 +172,7 @@ def run_worker(args: argparse.Namespace) -> None:
     start = time.perf_counter()
     synth.sample_arrays(args.n_sample, random_state=0)
     print(f"sample_first_call_s={time.perf_counter() - start:.2f}")
+    print(f"first_sample_peak_rss_mb={peak_rss_mb():.0f}")
     # The warm figures are medians of --repeats calls: one call's time moves by 20 to 40%
     # from process to process with the cost of the memory it touches first.
     fake = None
@@ -259,7 +262,14 @@ USER_ROWS = (
     ("warm sample / generate_dataframe series/s", ("sample_series_per_s", "load"),
      ("sample_series_per_s", "frame"), "rate"),
     ("steady-state train steps/s, 100 epochs", ("train_steps_per_s", 100), None, "rate"),
-    ("peak RSS MB, 100-epoch fit", ("peak_rss_mb", 100), ("peak_rss_mb", 100), "seconds"),
+    ("peak RSS MB, 100-epoch fit", ("fit_peak_rss_mb", 100), ("fit_peak_rss_mb", 100),
+     "seconds"),
+    ("peak RSS MB, that fit + first sample_arrays", ("first_sample_peak_rss_mb", 100),
+     ("first_sample_peak_rss_mb", 100), "seconds"),
+    ("peak RSS MB, that process at its end", ("peak_rss_mb", 100), ("peak_rss_mb", 100),
+     "seconds"),
+    ("peak RSS MB, load + sample / generate_dataframe", ("peak_rss_mb", "load"),
+     ("peak_rss_mb", "frame"), "seconds"),
 )
 
 
