@@ -15,6 +15,15 @@ They follow the evaluation of the DoppelGANger paper:
   scikit-learn models and the rank correlation of the models (Fig. 13, Table 5);
 * :func:`memorization_distances`: nearest-training-series distances of
   synthetic series against training-to-holdout distances (App. C).
+
+and, from :mod:`dgkeras.model_scores`, the scores later work on time-series
+generation compares by, each to be read beside its real-vs-real floor:
+
+* :func:`discriminative_score`: how well a classifier tells real from
+  synthetic series;
+* :func:`predictive_score`: train on synthetic, forecast real series;
+* :func:`split_series`: two random halves of the real series, between which
+  the same figures give the floor (:func:`fidelity_with_floor`).
 """
 
 from __future__ import annotations
@@ -31,14 +40,15 @@ from .schema import CATEGORICAL, Schema
 
 
 # ------------------------------------------------------------- helpers
-def _ordered(df: pd.DataFrame, schema: Schema) -> pd.DataFrame:
+def sorted_records(df: pd.DataFrame, schema: Schema) -> pd.DataFrame:
+    """The records sorted by series id, then time (stable)."""
     keys = [c for c in (schema.id_column, schema.time_column) if c is not None]
     return df.sort_values(keys, kind="stable") if keys else df
 
 
 def padded_values(df: pd.DataFrame, schema: Schema, column: str) -> np.ndarray:
     """A (n_series, longest) float array of one feature, NaN after each series' end."""
-    df = _ordered(df, schema)
+    df = sorted_records(df, schema)
     if schema.id_column is None:
         return df[column].to_numpy(dtype=float)[None, :]
     codes, _ = pd.factorize(df[schema.id_column], sort=False)
@@ -338,3 +348,43 @@ def fidelity_summary(real: pd.DataFrame, synth: pd.DataFrame, schema: Schema,
             summary[f"{column} total w1 by {attribute}"] = statistic_w1(
                 real, synth, schema, f"{column} total", by=attribute)
     return summary
+
+
+def fidelity_with_floor(real: pd.DataFrame, synth: pd.DataFrame, schema: Schema,
+                        by: Optional[Sequence[str]] = None,
+                        random_state: Optional[int] = 0) -> Dict[str, Dict[str, object]]:
+    """Every headline figure for the synthetic data and for two halves of the real data.
+
+    The synthetic figures compare ``synth`` with all of ``real``; the floor
+    compares two random halves of the real series (:func:`split_series`), so
+    it shows what sampling noise alone gives. Besides
+    :func:`fidelity_summary`, both include the :func:`discriminative_score`
+    and the :func:`predictive_score` (trained on ``synth`` or on the first
+    half, tested on ``real`` or on the second), where the data allows them.
+
+    Returns
+    -------
+    dict
+        ``{"synthetic": figures, "real_vs_real": figures}``.
+    """
+    first, second = split_series(real, schema, random_state=random_state)
+    out = {}
+    for name, (reference, other) in (("synthetic", (real, synth)),
+                                     ("real_vs_real", (first, second))):
+        figures = fidelity_summary(reference, other, schema, by=by)
+        figures["discriminative_score"] = discriminative_score(reference, other, schema,
+                                                               random_state=random_state)
+        if schema.continuous_features:
+            figures["predictive_score"] = predictive_score(other, reference, schema,
+                                                           random_state=random_state)
+        out[name] = figures
+    return out
+
+
+# The model-fitting scores read padded_values above: imported last.
+from .model_scores import (  # noqa: E402, F401
+    discriminative_score,
+    predictive_score,
+    series_summaries,
+    split_series,
+)

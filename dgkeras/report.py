@@ -13,7 +13,9 @@
 * ``nearest.png``: a few synthetic series beside their nearest real series,
   to spot copying at a glance;
 * ``summary.json`` and ``summary.md``: the numbers of
-  :func:`dgkeras.metrics.fidelity_summary`.
+  :func:`dgkeras.metrics.fidelity_summary`, the discriminative and predictive
+  scores, and each figure's real-vs-real floor (the same figure between two
+  random halves of the real series; :func:`dgkeras.metrics.fidelity_with_floor`).
 
 Plots are drawn with matplotlib's Agg canvas, without pyplot, so no display
 is needed and no global backend is changed. No TensorFlow here.
@@ -34,6 +36,7 @@ from .exceptions import DataError
 from .metrics import (
     autocorrelation,
     fidelity_summary,
+    fidelity_with_floor,
     nearest_distances,
     padded_values,
     series_statistics,
@@ -45,6 +48,9 @@ REAL_COLOR, SYNTH_COLOR = "#1f77b4", "#d62728"
 TOP_CATEGORIES = 12
 #: Attribute values (panels) in the totals CDF plot.
 TOP_GROUPS = 4
+#: Series each set needs for the floor and the model-fitting scores: five
+#: cross-validation folds in each half of the real series.
+FLOOR_SERIES = 10
 
 
 def fidelity_report(
@@ -56,6 +62,7 @@ def fidelity_report(
     by: Optional[str] = None,
     max_lag: Optional[int] = None,
     n_nearest: int = 4,
+    random_state: Optional[int] = 0,
 ) -> Dict[str, Any]:
     """Write plots and a summary comparing synthetic data with real data.
 
@@ -77,11 +84,16 @@ def fidelity_report(
         Longest autocorrelation lag to plot; default the longest series.
     n_nearest : int
         Synthetic series drawn beside their nearest real series.
+    random_state : int, optional
+        Seeds the halves of the real data and the scores' models.
 
     Returns
     -------
     dict
-        The summary written to ``summary.json``, with the list of ``plots``.
+        The summary written to ``summary.json``: the synthetic figures, under
+        ``real_vs_real`` the same figures between two halves of the real
+        series (absent, with the model-fitting scores, when either set has
+        fewer than :data:`FLOOR_SERIES` series), and the list of ``plots``.
     """
     schema = Schema.from_dict(schema)
     out = Path(out_dir)
@@ -90,11 +102,15 @@ def fidelity_report(
         by = next((c for c, k in schema.attributes.items() if k == CATEGORICAL), None)
     elif schema.attributes.get(by) != CATEGORICAL:
         raise DataError(f"by={by!r} is not a categorical attribute of the schema")
-    summary: Dict[str, Any] = {
-        "real_series": _count_series(real, schema),
-        "synthetic_series": _count_series(synth, schema),
-        **fidelity_summary(real, synth, schema, by=[by] if by else None),
-    }
+    counts = {"real_series": _count_series(real, schema),
+              "synthetic_series": _count_series(synth, schema)}
+    groups = [by] if by else None
+    if min(counts.values()) >= FLOOR_SERIES:
+        figures = fidelity_with_floor(real, synth, schema, by=groups, random_state=random_state)
+        summary: Dict[str, Any] = {**counts, **figures["synthetic"],
+                                   "real_vs_real": figures["real_vs_real"]}
+    else:
+        summary = {**counts, **fidelity_summary(real, synth, schema, by=groups)}
     summary["plots"] = _write_plots(real, synth, schema, out, max_lag=max_lag,
                                     n_nearest=n_nearest, by=by)
     (out / "summary.json").write_text(json.dumps(_jsonable(summary), indent=2) + "\n",
@@ -281,25 +297,40 @@ def _plot_nearest(real, synth, schema, n_nearest=4, **_):
 
 # -------------------------------------------------------------- markdown
 def _markdown(summary: Dict[str, Any], title: str) -> str:
+    floor = summary.get("real_vs_real")
     lines = [f"# {title}", "",
              f"Real series: {summary['real_series']}; synthetic series: "
              f"{summary['synthetic_series']}.", "",
-             "Lower is better everywhere; 0 means identical distributions.", "",
-             "| measure | value |", "|---|---|"]
+             "Lower is better everywhere; 0 means identical distributions. The floor is "
+             "the same figure between two random halves of the real series: what sampling "
+             "noise alone gives." if floor else
+             f"Lower is better everywhere; 0 means identical distributions. Too few series "
+             f"for the real-vs-real floor and the model-fitting scores (each set needs "
+             f"{FLOOR_SERIES}).", "",
+             "| measure | synthetic | real vs real (floor) |", "|---|---|---|"]
     for key, value in summary.items():
-        if key in ("real_series", "synthetic_series", "plots"):
+        if key in ("real_series", "synthetic_series", "plots", "real_vs_real"):
             continue
+        other = (floor or {}).get(key)
         if isinstance(value, dict):
             for sub, v in value.items():
-                lines.append(f"| {key}: {sub} | {_number(v)} |")
+                below = _number(other.get(sub)) if isinstance(other, dict) else "-"
+                lines.append(f"| {key}: {sub} | {_number(v)} | {below} |")
         else:
-            lines.append(f"| {key} | {_number(value)} |")
+            lines.append(f"| {key} | {_number(value)} | "
+                         f"{'-' if other is None else _number(other)} |")
     lines += ["", "* autocorrelation_mse: mean squared difference of the autocorrelation "
               "curves, per continuous feature.",
               "* attribute_jsd: Jensen-Shannon divergence (base 2, 0..1) of each "
               "attribute's marginal.",
               "* w1: Wasserstein-1 distance of a per-series statistic (total, (max+min)/2, "
-              "length), in the column's own units.", ""]
+              "length), in the column's own units.",
+              "* discriminative_score: 2 |accuracy - 0.5| of a gradient-boosted classifier "
+              "telling real from synthetic series by their summary statistics "
+              "(cross-validated): 0 indistinguishable, 1 always told apart.",
+              "* predictive_score: mean absolute error forecasting real series' last "
+              "records with a model trained on the synthetic ones, on the real data's "
+              "1st..99th percentile range as 0..1.", ""]
     lines += [f"![{name}]({name})" for name in summary.get("plots", [])]
     return "\n".join(lines) + "\n"
 

@@ -7,7 +7,7 @@ import pytest
 from matplotlib.image import imread
 
 from dgkeras import DataError
-from dgkeras.metrics import fidelity_summary
+from dgkeras.metrics import discriminative_score, fidelity_summary, split_series
 from dgkeras.report import fidelity_report
 
 PLOTS = ["autocorrelation.png", "attributes.png", "lengths.png", "totals_cdf.png",
@@ -28,6 +28,14 @@ def test_report_of_identical_data_is_all_zeros(mba, tmp_path):
     assert all(v == 0.0 for v in summary["attribute_jsd"].values())
     assert all(v == pytest.approx(0.0, abs=1e-12) for v in summary["autocorrelation_mse"].values())
     assert all(v == 0.0 for v in summary["traffic_byte_counter total w1 by technology"].values())
+    # Every series has its copy: the classifier can do no better than chance.
+    assert summary["discriminative_score"] == 0.0
+    floor = summary["real_vs_real"]
+    assert set(floor) == set(summary) - {"real_series", "synthetic_series", "plots",
+                                         "real_vs_real"}
+    assert 0 < floor["length_w1"] + floor["traffic_byte_counter total w1"]
+    assert 0 <= floor["discriminative_score"] < 0.3
+    assert floor["predictive_score"] > 0 and summary["predictive_score"] > 0
     for name in PLOTS:
         image = imread(tmp_path / name)
         assert image.ndim == 3 and image.shape[0] > 200 and image.shape[1] > 300
@@ -47,8 +55,16 @@ def test_report_numbers_match_the_metrics(mba, tmp_path):
         expected["traffic_byte_counter total w1"])
     assert saved["traffic_byte_counter midrange w1"] == pytest.approx(0.01)
     assert summary["real_series"] == saved["synthetic_series"] == 600
+    first, second = split_series(df, schema, random_state=0)
+    expected_floor = fidelity_summary(first, second, schema, by=["technology"])
+    assert saved["real_vs_real"]["traffic_byte_counter total w1"] == pytest.approx(
+        expected_floor["traffic_byte_counter total w1"])
+    assert saved["discriminative_score"] == pytest.approx(
+        discriminative_score(df, fake, schema))
     markdown = (tmp_path / "summary.md").read_text()
-    assert "| traffic_byte_counter total w1 | 0.56 |" in markdown
+    floor_total = expected_floor["traffic_byte_counter total w1"]
+    assert f"| traffic_byte_counter total w1 | 0.56 | {floor_total:.4g} |" in markdown
+    assert "| discriminative_score | " in markdown
     assert "![totals_cdf.png](totals_cdf.png)" in markdown
 
 
@@ -60,6 +76,14 @@ def test_report_without_attributes_or_ids(fitted_mixed, tmp_path):
     assert summary["plots"] == [p for p in PLOTS if p != "attributes.png"]
     assert summary["attribute_jsd"] == {}
     assert np.isfinite(summary["length_w1"])
+    # Series shorter than the forecaster's window, in halves of 6 series.
+    assert summary["discriminative_score"] >= 0 and summary["predictive_score"] > 0
+    assert np.isfinite(summary["real_vs_real"]["predictive_score"])
+    # Too few series for the floor and the model-fitting scores, and the page says so.
+    few = fidelity_report(df, synth.sample(9, random_state=0), schema, tmp_path / "few")
+    assert "real_vs_real" not in few and "discriminative_score" not in few
+    assert "Too few series for the real-vs-real floor" in (tmp_path / "few" /
+                                                           "summary.md").read_text()
 
 
 def test_report_refuses_a_non_categorical_grouping(mba, tmp_path):

@@ -1,0 +1,326 @@
+"""Fidelity scores that fit a model: can a classifier tell the sets apart, and does a
+forecaster trained on synthetic series predict real ones.
+
+* :func:`discriminative_score`: a gradient-boosted classifier on per-series
+  summary statistics (:func:`series_summaries`), cross-validated, tells real
+  from synthetic series; reported as ``2 * |accuracy - 0.5|``, 0 when it
+  does no better than chance and 1 when it is always right.
+* :func:`predictive_score`: train on synthetic, test on real, as in the
+  TimeGAN line of work: a gradient-boosted regressor forecasts each series'
+  last records from the records before them and the series' attributes;
+  reported as the mean absolute error on real series, on a scale set by the
+  real data.
+* :func:`split_series`: two random halves of a data set, by series. The same
+  score between two halves of the real data is its floor: what sampling noise
+  alone gives.
+
+scikit-learn and pandas only; no TensorFlow here.
+"""
+
+from __future__ import annotations
+
+from typing import Dict, List, Optional, Tuple
+
+import numpy as np
+import pandas as pd
+
+from .exceptions import DataError
+from .metrics import padded_values, sorted_records
+from .schema import CATEGORICAL, Schema
+
+#: Categories of a categorical feature whose per-series shares become summary
+#: columns (the most common in the real data); the rest are left out.
+TOP_FEATURE_CATEGORIES = 20
+#: Quantiles of each continuous feature within a series, as summary columns.
+QUANTILES = (0.1, 0.5, 0.9)
+
+
+def split_series(df: pd.DataFrame, schema: Schema, fraction: float = 0.5,
+                 random_state: Optional[int] = 0) -> Tuple[pd.DataFrame, pd.DataFrame]:
+    """Two random parts of a long DataFrame, whole series in each.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+    schema : Schema
+        Needs an ``id_column``.
+    fraction : float
+        Share of the series in the first part.
+    random_state : int, optional
+
+    Returns
+    -------
+    (pandas.DataFrame, pandas.DataFrame)
+        The rows of the first part's series and of the others', in their
+        original order.
+    """
+    if schema.id_column is None:
+        raise DataError("split_series needs series: the schema has no id_column")
+    ids = pd.unique(df[schema.id_column])
+    if len(ids) < 2:
+        raise DataError(f"split_series needs at least 2 series, got {len(ids)}")
+    rng = np.random.default_rng(random_state)
+    first = min(max(int(round(fraction * len(ids))), 1), len(ids) - 1)
+    chosen = df[schema.id_column].isin(rng.permutation(ids)[:first])
+    return df[chosen], df[~chosen]
+
+
+# ------------------------------------------------------------ summaries
+def _categories(real: pd.DataFrame, synth: pd.DataFrame, column: str) -> pd.Index:
+    """Values of a categorical column in both sets, real first, each once."""
+    return pd.Index(pd.unique(np.concatenate([real[column].to_numpy(object),
+                                              synth[column].to_numpy(object)])))
+
+
+def _lag1(values: np.ndarray) -> np.ndarray:
+    """Per-series lag-1 autocorrelation of a NaN-padded (n, T) array (0 for constant)."""
+    centred = values - np.nanmean(values, axis=1, keepdims=True)
+    energy = np.nansum(centred ** 2, axis=1)
+    products = np.nansum(centred[:, 1:] * centred[:, :-1], axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(energy > 0, products / np.where(energy > 0, energy, 1.0), 0.0)
+
+
+def _continuous_summary(values: np.ndarray, name: str) -> Dict[str, np.ndarray]:
+    lengths = (~np.isnan(values)).sum(axis=1)
+    last = values[np.arange(len(values)), np.maximum(lengths - 1, 0)]
+    out = {f"{name} mean": np.nanmean(values, axis=1),
+           f"{name} std": np.nanstd(values, axis=1),
+           f"{name} min": np.nanmin(values, axis=1),
+           f"{name} max": np.nanmax(values, axis=1),
+           f"{name} first": values[:, 0],
+           f"{name} last": last,
+           f"{name} lag-1 autocorrelation": _lag1(values),
+           # 0 for a series of one record, which has no change.
+           f"{name} mean absolute change": np.nansum(np.abs(np.diff(values, axis=1)), axis=1)
+           / np.maximum(lengths - 1, 1)}
+    for q, column in zip(QUANTILES, np.nanquantile(values, QUANTILES, axis=1)):
+        out[f"{name} q{int(q * 100)}"] = column
+    return out
+
+
+def series_summaries(df: pd.DataFrame, schema: Schema,
+                     categories: Optional[Dict[str, pd.Index]] = None) -> pd.DataFrame:
+    """One row of summary statistics per series, all numeric.
+
+    Columns: each attribute (a categorical one as its code in ``categories``,
+    -1 for a value not in them), the series length, and per continuous
+    feature its mean, standard deviation, minimum, maximum, first and last
+    value, 10th/50th/90th percentiles, lag-1 autocorrelation and mean
+    absolute change between records; per categorical feature the share of
+    records taking each of its ``categories``.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        Long data with the schema's columns.
+    schema : Schema
+    categories : dict of column -> pandas.Index, optional
+        The values to code each categorical column by; by default the values
+        in ``df``. Give the same mapping to every set that is compared.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per series, in the order of the sorted series ids.
+    """
+    categories = dict(categories or {})
+    for column, kind in {**schema.attributes, **schema.features}.items():
+        if kind == CATEGORICAL and column not in categories:
+            categories[column] = pd.Index(pd.unique(df[column].to_numpy(object)))
+    # In the order of padded_values' rows: series by id, records by time.
+    df = sorted_records(df, schema)
+    if schema.id_column is None:
+        grouped = df.assign(_series=0).groupby("_series", sort=False)
+    else:
+        grouped = df.groupby(schema.id_column, sort=False)
+    table: Dict[str, np.ndarray] = {}
+    first = grouped.first()
+    for column, kind in schema.attributes.items():
+        table[column] = (categories[column].get_indexer(first[column].to_numpy(object))
+                         .astype(float) if kind == CATEGORICAL
+                         else first[column].to_numpy(float))
+    table["length"] = grouped.size().to_numpy(float)
+    for column, kind in schema.features.items():
+        if kind == CATEGORICAL:
+            codes = categories[column].get_indexer(df[column].to_numpy(object))
+            series = (df[schema.id_column] if schema.id_column is not None
+                      else pd.Series(0, index=df.index))
+            counts = pd.crosstab(series.to_numpy(), codes).reindex(
+                first.index, fill_value=0)
+            for code, value in enumerate(categories[column][:TOP_FEATURE_CATEGORIES]):
+                share = counts[code] if code in counts.columns else 0
+                table[f"{column} share {value}"] = np.asarray(share, float) / table["length"]
+        else:
+            table.update(_continuous_summary(padded_values(df, schema, column), column))
+    return pd.DataFrame(table)
+
+
+# ------------------------------------------------------- discriminative
+def discriminative_score(real: pd.DataFrame, synth: pd.DataFrame, schema: Schema,
+                         n_splits: int = 5, random_state: Optional[int] = 0) -> float:
+    """How well a classifier tells real from synthetic series: ``2 * |accuracy - 0.5|``.
+
+    The larger set is subsampled to the smaller one's number of series, so
+    chance is 0.5. A histogram gradient-boosting classifier (scikit-learn,
+    categorical attributes as categories) reads :func:`series_summaries` and
+    is scored by stratified ``n_splits``-fold cross-validation; series with
+    equal summaries (a synthetic copy of a real series) share a fold, so
+    copies score as indistinguishable rather than below chance.
+
+    Parameters
+    ----------
+    real, synth : pandas.DataFrame
+        Long data with the schema's columns.
+    schema : Schema
+    n_splits : int
+        Cross-validation folds; each set needs at least this many series.
+    random_state : int, optional
+        Seeds the subsampling, the folds and the classifier.
+
+    Returns
+    -------
+    float
+        0 when the classifier does no better than chance, 1 when it is
+        always right. Compare it with the same score between two halves of
+        the real data (:func:`split_series`).
+    """
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.model_selection import StratifiedGroupKFold, cross_val_score
+
+    categories = {c: _categories(real, synth, c) for c, k in
+                  {**schema.attributes, **schema.features}.items() if k == CATEGORICAL}
+    a, b = (series_summaries(f, schema, categories) for f in (real, synth))
+    n = min(len(a), len(b))
+    if n < n_splits:
+        raise DataError(f"discriminative_score needs at least n_splits={n_splits} series in "
+                        f"each set, got {len(a)} real and {len(b)} synthetic")
+    rng = np.random.default_rng(random_state)
+    a = a.iloc[np.sort(rng.permutation(len(a))[:n])]
+    b = b.iloc[np.sort(rng.permutation(len(b))[:n])]
+    x = pd.concat([a, b], ignore_index=True)
+    y = np.repeat([0, 1], n)
+    # Series with the same summary stay in one fold. Otherwise a synthetic copy of a
+    # real series, held out, has its twin in the training folds under the other
+    # label, and the classifier is wrong about it more often than chance: sets of
+    # copies would score high for being identical.
+    groups = pd.factorize(pd.util.hash_pandas_object(x, index=False))[0]
+    # Codes of categorical attributes are categories to the trees, not magnitudes; the
+    # trees take at most 255 of them, so wider ones stay numeric codes.
+    is_category = [c in schema.attributes and schema.attributes[c] == CATEGORICAL
+                   and len(categories[c]) <= 255 for c in x.columns]
+    classifier = HistGradientBoostingClassifier(
+        categorical_features=np.array(is_category) if any(is_category) else None,
+        random_state=random_state)
+    folds = StratifiedGroupKFold(n_splits, shuffle=True, random_state=random_state)
+    accuracy = float(np.mean(cross_val_score(classifier, x.to_numpy(float), y, groups=groups,
+                                             cv=folds, scoring="accuracy")))
+    return 2 * abs(accuracy - 0.5)
+
+
+# ------------------------------------------------------- predictive
+def _scale(real: pd.DataFrame, schema: Schema) -> Dict[str, Tuple[float, float]]:
+    """Per continuous feature: (offset, width) mapping the real 1st..99th percentiles to 0..1."""
+    out = {}
+    for column in schema.continuous_features:
+        low, high = np.nanpercentile(real[column].to_numpy(float), [1, 99])
+        out[column] = (float(low), float(high - low) if high > low else 1.0)
+    return out
+
+
+def _forecast_rows(df: pd.DataFrame, schema: Schema, categories: Dict[str, pd.Index],
+                   scale: Dict[str, Tuple[float, float]], horizon: int,
+                   window: int) -> Tuple[np.ndarray, Dict[str, np.ndarray]]:
+    """Inputs and targets of the forecast: one row per series and step ahead.
+
+    A series of length L (> horizon) gives ``horizon`` rows, one per record
+    L - horizon + k: its attributes, L, k, and for every continuous feature
+    the ``window`` records before L - horizon (scaled, NaN where the series
+    is shorter) and their mean; the target is the feature's scaled value at
+    that record.
+    """
+    padded = {c: (padded_values(df, schema, c) - scale[c][0]) / scale[c][1]
+              for c in schema.continuous_features}
+    lengths = (~np.isnan(next(iter(padded.values())))).sum(axis=1)
+    keep = np.flatnonzero(lengths > horizon)
+    summary = series_summaries(df, schema, categories).iloc[keep]
+    cut = lengths[keep] - horizon
+    context_index = cut[:, None] - window + np.arange(window)[None, :]
+    blocks: List[np.ndarray] = [summary[list(schema.attributes)].to_numpy(float),
+                                lengths[keep, None].astype(float)]
+    targets = {}
+    for column, values in padded.items():
+        rows = values[keep]
+        context = np.where(context_index >= 0,
+                           np.take_along_axis(rows, np.maximum(context_index, 0), axis=1),
+                           np.nan)
+        blocks += [context, np.nanmean(context, axis=1, keepdims=True)]
+        targets[column] = np.take_along_axis(rows, cut[:, None] + np.arange(horizon), axis=1)
+    inputs = np.concatenate(blocks, axis=1)
+    steps = np.arange(horizon, dtype=float)
+    x = np.concatenate([np.repeat(inputs, horizon, axis=0),
+                        np.tile(steps, len(inputs))[:, None]], axis=1)
+    return x, {c: t.reshape(-1) for c, t in targets.items()}
+
+
+def predictive_score(train: pd.DataFrame, test: pd.DataFrame, schema: Schema,
+                     horizon: Optional[int] = None, window: int = 24,
+                     random_state: Optional[int] = 0) -> float:
+    """Train on one set, forecast another's last records: mean absolute error.
+
+    Give synthetic series as ``train`` and real ones as ``test`` (train on
+    synthetic, test on real); two halves of the real data give the floor.
+    Each continuous feature is scaled so that the real (``test``) data's 1st
+    to 99th percentiles span 0..1. Per continuous feature, a histogram
+    gradient-boosting regressor forecasts each of a series' last
+    ``horizon`` records from the ``window`` records before them, the series'
+    attributes, its length and the step ahead.
+
+    Parameters
+    ----------
+    train, test : pandas.DataFrame
+        Long data with the schema's columns.
+    schema : Schema
+        With at least one continuous feature.
+    horizon : int, optional
+        Records forecast per series; default an eighth of the real median
+        length, between 1 and 8. Series of ``horizon`` records or fewer are
+        left out.
+    window : int
+        Records before the forecast that the regressor reads.
+    random_state : int, optional
+
+    Returns
+    -------
+    float
+        Mean absolute error over the test series' forecast records and the
+        continuous features, in the scaled units; lower is better.
+    """
+    from sklearn.ensemble import HistGradientBoostingRegressor
+
+    if not schema.continuous_features:
+        raise DataError("predictive_score forecasts continuous features; the schema has none")
+    if horizon is None:
+        lengths = test.groupby(schema.id_column, sort=False).size() \
+            if schema.id_column is not None else pd.Series([len(test)])
+        horizon = int(np.clip(np.median(lengths) // 8, 1, 8))
+    categories = {c: _categories(test, train, c) for c, k in
+                  {**schema.attributes, **schema.features}.items() if k == CATEGORICAL}
+    scale = _scale(test, schema)
+    x_train, y_train = _forecast_rows(train, schema, categories, scale, horizon, window)
+    x_test, y_test = _forecast_rows(test, schema, categories, scale, horizon, window)
+    for name, x in (("train", x_train), ("test", x_test)):
+        if not len(x):
+            raise DataError(f"predictive_score: no {name} series is longer than "
+                            f"horizon={horizon} records")
+    # Context records that no training series reaches are left out: a column of NaN
+    # alone cannot be binned.
+    usable = ~np.isnan(x_train).all(axis=0)
+    errors = []
+    for column in schema.continuous_features:
+        known = ~np.isnan(y_train[column])
+        model = HistGradientBoostingRegressor(loss="absolute_error",
+                                              random_state=random_state)
+        model.fit(x_train[known][:, usable], y_train[column][known])
+        errors.append(np.abs(model.predict(x_test[:, usable]) - y_test[column]))
+    return float(np.nanmean(np.concatenate(errors)))
