@@ -15,8 +15,7 @@ decoded by the same encoder, so every model is scored by the same code.
 
 AR and RNN model P(records | attributes); their attributes are drawn from the
 training attributes (a bootstrap), which gives them the real marginal for
-free. HMM is left out: no maintained HMM library fits this TensorFlow 2.15
-stack without extra dependencies.
+free. HMM is left out, so as not to add a dependency for it.
 """
 
 from __future__ import annotations

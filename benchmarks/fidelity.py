@@ -1,23 +1,37 @@
-"""Fidelity of dgkeras against the DoppelGANger paper's baselines, on three real datasets.
+"""Fidelity of dgkeras beside the DoppelGANger paper's baselines and the systems a user
+would pick instead, on three real datasets, every model at its defaults.
 
 Usage::
 
-    python benchmarks/fidelity.py            # the full run (about 25 minutes on 2 cores)
+    bash benchmarks/setup_fidelity_peers.sh  # the peers' venvs (gretel DGAN, SDV PAR, TabularARGN)
+    python benchmarks/fidelity.py            # the full run: 5 seeds, all workloads (many hours)
     python benchmarks/fidelity.py --quick    # a smoke run of every model on small data
-    python benchmarks/fidelity.py --workload mba
+    python benchmarks/fidelity.py --workload mba --seeds 2 --out mba.csv
+
+Models: dgkeras at its defaults; the paper's baselines (benchmarks/baselines.py: AR, RNN,
+naive GAN); gretel-synthetics' DGAN, SDV's PARSynthesizer and MOSTLY AI's TabularARGN, each
+in its own venv driven by benchmarks/peer_fidelity.py (left out, with a note, when its venv
+is missing); and "real vs real", the figures between two random halves of the real series
+(dgkeras.metrics.split_series), the floor that sampling noise alone gives. Settings that
+suit some data (VARIANTS below) run only when named in --models. The summary gives each
+figure's mean and standard deviation over the seeds.
 
 Every model is trained on the same training series and scored against them
-with :mod:`dgkeras.metrics` (lower is better everywhere):
+with :mod:`dgkeras.metrics` (lower is better everywhere). On every workload: the
+autocorrelation MSE, the mean attribute JSD, W1 of series lengths, the discriminative
+score (a classifier telling real from synthetic series, 0 = indistinguishable) and the
+predictive score (train on synthetic, forecast the real series' last records: MAE).
+Besides:
 
 * ``mba`` (FCC MBA, 600 homes x 56 records, the paper's Table 2): W1 of each
   home's total traffic for DSL and for cable homes, on the data's own [0, 1]
   scale summed over the 56 records (the paper does not state its scale; its
-  DoppelGANger reaches 0.68 / 0.74); autocorrelation MSE; technology JSD.
+  DoppelGANger reaches 0.68 / 0.74); technology JSD.
 * ``plaid`` (PLAID appliance currents, lengths 100..1344 by appliance class):
-  W1 of series length per appliance class (mean over classes) and overall.
+  W1 of series length per appliance class (mean over classes).
 * ``geant`` (GEANT backbone OD traffic, 454 pairs x 322 steps, volumes over
-  orders of magnitude): autocorrelation MSE and W1 of (max+min)/2 in Mbps
-  and of its log10, across OD pairs. Benchmark only: GEANT is not shipped.
+  orders of magnitude): W1 of (max+min)/2 in Mbps and of its log10, across OD
+  pairs; source JSD. Benchmark only: GEANT is not shipped.
 
 Besides dgkeras at its defaults, settings the docs advise for some data run
 where they apply: "dgkeras log" models GEANT's Mbps on a log scale
@@ -42,6 +56,7 @@ import functools
 import json
 import os
 import pathlib
+import re
 import sys
 import time
 import warnings
@@ -63,7 +78,10 @@ from dgkeras.io import read_sktime_ts  # noqa: E402
 from dgkeras.metrics import (  # noqa: E402
     attribute_jsd,
     autocorrelation_mse,
+    discriminative_score,
+    predictive_score,
     series_statistics,
+    split_series,
     statistic_w1,
 )
 
@@ -90,7 +108,18 @@ VARIANTS = {
     "dgkeras minmax log_min": {"geant": {"minmax_scale": "log_min"}},
     "dgkeras marginals": {"plaid": {"marginal_weight": 1.0}},
 }
-MODELS = ("dgkeras", *VARIANTS, "AR", "RNN", "naive GAN")
+#: The systems a user would pick instead, each run by peer_fidelity.py in its own venv
+#: (benchmarks/setup_fidelity_peers.sh): name -> (peer_fidelity.py's name, default venv).
+PEERS = {
+    "gretel DGAN": ("dgan", "/tmp/peer-venv"),
+    "SDV PAR": ("par", "/tmp/sdv-venv"),
+    "TabularARGN": ("argn", "/tmp/argn-venv"),
+}
+#: The figures between two random halves of the real series: what sampling noise gives.
+FLOOR = "real vs real"
+#: What a run without --models measures: every model at its defaults, and the floor.
+DEFAULT_MODELS = ("dgkeras", "AR", "RNN", "naive GAN", *PEERS, FLOOR)
+MODELS = (*DEFAULT_MODELS, *VARIANTS)
 
 
 # ------------------------------------------------------------------ data
@@ -127,9 +156,16 @@ LOADERS = {"mba": load_mba, "plaid": load_plaid, "geant": load_geant}
 
 
 # --------------------------------------------------------------- metrics
-def score(workload: str, real: pd.DataFrame, fake: pd.DataFrame, schema: Schema) -> dict:
+def score(workload: str, real: pd.DataFrame, fake: pd.DataFrame, schema: Schema,
+          seed: int = 0) -> dict:
+    """Every figure of the table for one synthetic set (lower is better everywhere)."""
     acf = autocorrelation_mse(real, fake, schema)
-    out = {"autocorr MSE": float(np.mean(list(acf.values())))}
+    jsd = attribute_jsd(real, fake, schema)
+    out = {"autocorr MSE": float(np.mean(list(acf.values()))),
+           "JSD attributes": float(np.mean(list(jsd.values()))),
+           "W1 length": statistic_w1(real, fake, schema, "length")["all"],
+           "discriminative": discriminative_score(real, fake, schema, random_state=seed),
+           "predictive": predictive_score(fake, real, schema, random_state=seed)}
     if workload == "mba":
         w1 = statistic_w1(real, fake, schema, "traffic_byte_counter total", by="technology")
         out["W1 total DSL"] = w1["DSL"]
@@ -143,20 +179,18 @@ def score(workload: str, real: pd.DataFrame, fake: pd.DataFrame, schema: Schema)
         missing = sum(np.isnan(v) for v in by_class.values())
         out["W1 length per class"] = float(np.nanmean(list(by_class.values())))
         out["classes missing"] = int(missing)
-        out["W1 length"] = statistic_w1(real, fake, schema, "length")["all"]
     else:
         a, b = series_statistics(real, schema), series_statistics(fake, schema)
         out["W1 midrange Mbps"] = statistic_w1(real, fake, schema, "mbps midrange")["all"]
         out["W1 log10 midrange"] = float(wasserstein_distance(
             np.log10(1 + a["mbps midrange"]), np.log10(1 + b["mbps midrange"])))
-        out["JSD src"] = attribute_jsd(real, fake, schema)["src"]
+        out["JSD src"] = jsd["src"]
     return out
 
 
 # ---------------------------------------------------------------- models
-def run_dgkeras(df, schema, epochs, seed, **params):
-    synth = DGSynthesizer(epochs=epochs, random_state=seed, verbose=0,
-                          **{**DGKERAS_PARAMS, **params})
+def run_dgkeras(df, schema, seed, **params):
+    synth = DGSynthesizer(random_state=seed, verbose=0, **{**DGKERAS_PARAMS, **params})
     start = time.perf_counter()
     synth.fit(df, schema)
     seconds = time.perf_counter() - start
@@ -170,35 +204,93 @@ def run_baseline(cls, df, schema, epochs, seed):
     return model.sample(df[schema.id_column].nunique(), seed=seed), seconds
 
 
-def run_workload(workload: str, data: pathlib.Path, quick: bool, seed: int,
-                 models=MODELS) -> pd.DataFrame:
+def run_peer(name: str, venv: str, df: pd.DataFrame, schema: Schema, seed: int,
+             quick: bool):
+    """Train a peer at its defaults in its own venv (peer_fidelity.py) and read its sample."""
+    import subprocess
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        folder = pathlib.Path(folder)
+        df.to_csv(folder / "train.csv.gz", index=False)
+        (folder / "schema.json").write_text(json.dumps(schema.to_dict()))
+        command = [str(pathlib.Path(venv) / "bin" / "python"),
+                   str(pathlib.Path(__file__).parent / "peer_fidelity.py"), name,
+                   "--folder", str(folder), "--seed", str(seed),
+                   "--n", str(df[schema.id_column].nunique()), *(["--quick"] if quick else [])]
+        result = subprocess.run(command, capture_output=True, text=True)
+        if result.returncode != 0:
+            raise RuntimeError(f"{name} failed:\n{result.stderr[-3000:]}")
+        seconds = float(re.search(r"^train_s=([0-9.]+)$", result.stdout, re.M).group(1))
+        fake = pd.read_csv(folder / "synthetic.csv.gz")
+    # Back to the training dtypes, so that the same code scores every model.
+    for column in fake.columns:
+        if pd.api.types.is_datetime64_any_dtype(df[column]):
+            fake[column] = pd.to_datetime(fake[column])
+        elif not pd.api.types.is_numeric_dtype(df[column]):
+            fake[column] = fake[column].astype(str)
+    return fake, seconds
+
+
+def run_workload(workload: str, data: pathlib.Path, quick: bool, seeds, models=DEFAULT_MODELS,
+                 peer_venvs=None) -> pd.DataFrame:
     df, schema = LOADERS[workload](data, quick)
     n = df[schema.id_column].nunique()
     longest = df.groupby(schema.id_column).size().max()
     print(f"\n== {workload}: {n} series, up to {longest} records", flush=True)
     dg_epochs, ar_epochs, gan_epochs = EPOCHS[workload]["quick" if quick else "full"]
-    runs = {"dgkeras": lambda: run_dgkeras(df, schema, dg_epochs, seed)}
-    for variant, settings in VARIANTS.items():
-        if workload in settings:
-            runs[variant] = functools.partial(run_dgkeras, df, schema, dg_epochs, seed,
-                                              **settings[workload])
-    runs.update({
-        "AR": lambda: run_baseline(AR, df, schema, ar_epochs, seed),
-        "RNN": lambda: run_baseline(RNN, df, schema, ar_epochs, seed),
-        "naive GAN": lambda: run_baseline(NaiveGAN, df, schema, gan_epochs, seed),
-    })
+    # dgkeras at its defaults: the default epochs too, unless quick.
+    dg_options = {"epochs": dg_epochs} if quick else {}
+    venvs = {**{name: venv for name, (_, venv) in PEERS.items()}, **(peer_venvs or {})}
     rows = []
-    for name, run in runs.items():
-        if name not in models:
-            continue
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            fake, seconds = run()
-        row = {"workload": workload, "model": name, **score(workload, df, fake, schema),
-               "train s": seconds}
-        rows.append(row)
-        print("  " + "  ".join(f"{k} {_fmt(v)}" for k, v in row.items()), flush=True)
+    for seed in seeds:
+        runs = {"dgkeras": functools.partial(run_dgkeras, df, schema, seed=seed, **dg_options)}
+        for variant, settings in VARIANTS.items():
+            if workload in settings:
+                runs[variant] = functools.partial(run_dgkeras, df, schema, seed=seed,
+                                                  **dg_options, **settings[workload])
+        for model, cls, epochs in (("AR", AR, ar_epochs), ("RNN", RNN, ar_epochs),
+                                   ("naive GAN", NaiveGAN, gan_epochs)):
+            runs[model] = functools.partial(run_baseline, cls, df, schema, epochs, seed)
+        for peer, (name, _) in PEERS.items():
+            runs[peer] = functools.partial(run_peer, name, venvs[peer], df, schema, seed, quick)
+        for model, run in runs.items():
+            if model not in models:
+                continue
+            if model in PEERS and not (pathlib.Path(venvs[model]) / "bin" / "python").exists():
+                print(f"  {model}: no venv at {venvs[model]} "
+                      f"(bash benchmarks/setup_fidelity_peers.sh); left out", flush=True)
+                continue
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                fake, seconds = run()
+            _record(rows, workload, model, seed, score(workload, df, fake, schema, seed),
+                    seconds)
+        if FLOOR in models:
+            first, second = split_series(df, schema, random_state=seed)
+            _record(rows, workload, FLOOR, seed, score(workload, first, second, schema, seed),
+                    float("nan"))
     return pd.DataFrame(rows)
+
+
+def _record(rows: list, workload: str, model: str, seed: int, figures: dict,
+            seconds: float) -> None:
+    row = {"workload": workload, "model": model, "seed": seed, **figures, "train s": seconds}
+    rows.append(row)
+    print("  " + "  ".join(f"{k} {_fmt(v)}" for k, v in row.items()), flush=True)
+
+
+def summary_table(rows: pd.DataFrame) -> pd.DataFrame:
+    """Mean and spread (standard deviation) over seeds of every figure, per model."""
+    figures = [c for c in rows.columns if c not in ("workload", "model", "seed")]
+    grouped = rows.groupby("model", sort=False)[figures]
+    mean, spread = grouped.mean(), grouped.std(ddof=0)
+    seeds = grouped.size()
+    table = pd.DataFrame({"seeds": seeds}, index=mean.index)
+    for column in figures:
+        table[column] = [f"{m:.4g} ± {s:.2g}" if k > 1 and np.isfinite(s) else f"{m:.4g}"
+                         for m, s, k in zip(mean[column], spread[column], seeds)]
+    return table
 
 
 def _fmt(value) -> str:
@@ -211,23 +303,33 @@ def main() -> None:
     parser.add_argument("--workload", choices=[*LOADERS, "all"], default="all")
     parser.add_argument("--quick", action="store_true", help="small data, few epochs")
     parser.add_argument("--data", type=pathlib.Path, default=DEFAULT_DATA)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0, help="the first seed")
+    parser.add_argument("--seeds", type=int, default=None,
+                        help="seeds per model, from --seed on (default 5; 1 with --quick)")
+    parser.add_argument("--out", type=pathlib.Path, help="write every run's figures to this CSV")
+    for peer, (name, venv) in PEERS.items():
+        parser.add_argument(f"--{name}-venv", default=venv, help=f"{peer}'s venv")
     parser.add_argument("--dgkeras-param", action="append", default=[], metavar="NAME=VALUE",
                         help="a DGSynthesizer parameter for the dgkeras runs, value as JSON")
-    parser.add_argument("--models", nargs="+", choices=MODELS, default=list(MODELS),
-                        metavar="MODEL", help=f"models to run (default: all of {MODELS})")
+    parser.add_argument("--models", nargs="+", choices=MODELS, default=list(DEFAULT_MODELS),
+                        metavar="MODEL", help=f"models to run, of {MODELS} (default: "
+                        f"{DEFAULT_MODELS})")
     args = parser.parse_args()
     for pair in args.dgkeras_param:
         name, _, value = pair.partition("=")
         DGKERAS_PARAMS[name] = json.loads(value)
     workloads = list(LOADERS) if args.workload == "all" else [args.workload]
+    seeds = range(args.seed, args.seed + (args.seeds or (1 if args.quick else 5)))
+    venvs = {peer: getattr(args, f"{name}_venv") for peer, (name, _) in PEERS.items()}
     start = time.perf_counter()
-    tables = [run_workload(w, args.data, args.quick, args.seed, args.models)
+    tables = [run_workload(w, args.data, args.quick, seeds, args.models, venvs)
               for w in workloads]
     print(f"\nall workloads: {time.perf_counter() - start:.0f} s wall")
-    for table in tables:
-        print()
-        print(table.to_string(index=False))
+    if args.out:
+        pd.concat(tables, ignore_index=True).to_csv(args.out, index=False)
+    for workload, table in zip(workloads, tables):
+        print(f"\n{workload}: mean ± standard deviation over {len(seeds)} seed(s)")
+        print(summary_table(table).to_string())
 
 
 if __name__ == "__main__":
