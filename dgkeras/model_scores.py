@@ -255,9 +255,10 @@ def _forecast_rows(df: pd.DataFrame, schema: Schema, categories: Dict[str, pd.In
     """
     padded = {c: (padded_values(df, schema, c) - scale[c][0]) / scale[c][1]
               for c in schema.continuous_features}
-    lengths = (~np.isnan(next(iter(padded.values())))).sum(axis=1)
+    summary = series_summaries(df, schema, categories)  # in the rows' order of padded
+    lengths = summary["length"].to_numpy(int)
     keep = np.flatnonzero(lengths > horizon)
-    summary = series_summaries(df, schema, categories).iloc[keep]
+    summary = summary.iloc[keep]
     cut = lengths[keep] - horizon
     context_index = cut[:, None] - window + np.arange(window)[None, :]
     blocks: List[np.ndarray] = [summary[list(schema.attributes)].to_numpy(float),
