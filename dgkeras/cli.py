@@ -56,12 +56,17 @@ def _demo(args: argparse.Namespace) -> int:
     os.replace(tmp, csv_path)
     synth.save(out / DEMO_FILES[2])
     report = summarize(df, fake, schema, group_by="technology")
+    figures = fidelity_report(df, fake, schema, out / DEMO_FILES[3], by="technology",
+                              title=f"FCC MBA: real vs dgkeras synthetic ({args.epochs} epochs)")
+    if "real_vs_real" in figures:
+        report += (f"\n\ndiscriminative score {figures['discriminative_score']:.2f} "
+                   f"(two halves of the real data: "
+                   f"{figures['real_vs_real']['discriminative_score']:.2f}; 0 = a classifier "
+                   f"cannot tell the series apart, 1 = it always can)")
     header = (f"dgkeras demo on FCC MBA: fit {fit_seconds:.0f} s, total "
               f"{time.perf_counter() - start:.0f} s, {args.epochs} epochs, "
               f"sample_len {synth.sample_len_}\n")
     (out / DEMO_FILES[1]).write_text(header + report + "\n", encoding="utf-8")
-    fidelity_report(df, fake, schema, out / DEMO_FILES[3], by="technology",
-                    title=f"FCC MBA: real vs dgkeras synthetic ({args.epochs} epochs)")
     print("\n" + header + report)
     print(f"\nwrote {csv_path}, {out / DEMO_FILES[1]}, {out / DEMO_FILES[2]} and the "
           f"fidelity report (plots, summary.md, summary.json) in {out / DEMO_FILES[3]}")

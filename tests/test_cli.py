@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -31,11 +32,16 @@ def test_demo_writes_csv_model_and_summary(tmp_path):
     assert set(fake["technology"]) <= set(real["technology"])
     summary = (out / "summary.txt").read_text()
     for expected in ("attribute 'technology'", "mean per-series total by 'technology'",
-                     "per-step mean", "Satellite"):
+                     "per-step mean", "Satellite", "discriminative score "):
         assert expected in summary and expected in result.stdout
     assert (out / "model.dgk").stat().st_size > 100_000
     report = json.loads((out / "report" / "summary.json").read_text())
     assert report["synthetic_series"] == 30 and report["real_series"] == 600
+    # Two epochs: a classifier tells the series apart far better than two real halves.
+    line = re.search(r"discriminative score ([0-9.]+) \(two halves of the real data: "
+                     r"([0-9.]+);", result.stdout)
+    assert float(line.group(1)) == pytest.approx(report["discriminative_score"], abs=0.005)
+    assert float(line.group(2)) < 0.2 < float(line.group(1))
     assert set(report["traffic_byte_counter total w1 by technology"]) == {
         "Cable", "DSL", "Fiber", "Satellite"}
     assert sorted(p.name for p in (out / "report").glob("*.png")) == [
