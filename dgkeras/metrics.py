@@ -36,26 +36,14 @@ from scipy.spatial.distance import jensenshannon
 from scipy.stats import spearmanr, wasserstein_distance
 
 from .encoding import Encoder
+from .model_scores import (  # noqa: F401 (series_summaries: part of this module's API)
+    discriminative_score,
+    predictive_score,
+    series_summaries,
+    split_series,
+)
 from .schema import CATEGORICAL, Schema
-
-
-# ------------------------------------------------------------- helpers
-def sorted_records(df: pd.DataFrame, schema: Schema) -> pd.DataFrame:
-    """The records sorted by series id, then time (stable)."""
-    keys = [c for c in (schema.id_column, schema.time_column) if c is not None]
-    return df.sort_values(keys, kind="stable") if keys else df
-
-
-def padded_values(df: pd.DataFrame, schema: Schema, column: str) -> np.ndarray:
-    """A (n_series, longest) float array of one feature, NaN after each series' end."""
-    df = sorted_records(df, schema)
-    if schema.id_column is None:
-        return df[column].to_numpy(dtype=float)[None, :]
-    codes, _ = pd.factorize(df[schema.id_column], sort=False)
-    positions = df.groupby(schema.id_column, sort=False).cumcount().to_numpy()
-    out = np.full((codes.max() + 1, positions.max() + 1), np.nan)
-    out[codes, positions] = df[column].to_numpy(dtype=float)
-    return out
+from .series_arrays import padded_values
 
 
 # ----------------------------------------------------- autocorrelation
@@ -380,11 +368,3 @@ def fidelity_with_floor(real: pd.DataFrame, synth: pd.DataFrame, schema: Schema,
         out[name] = figures
     return out
 
-
-# The model-fitting scores read padded_values above: imported last.
-from .model_scores import (  # noqa: E402, F401
-    discriminative_score,
-    predictive_score,
-    series_summaries,
-    split_series,
-)

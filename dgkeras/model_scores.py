@@ -25,8 +25,8 @@ import numpy as np
 import pandas as pd
 
 from .exceptions import DataError
-from .metrics import padded_values, sorted_records
 from .schema import CATEGORICAL, Schema
+from .series_arrays import padded_values, sorted_records
 
 #: Categories of a categorical feature whose per-series shares become summary
 #: columns (the most common in the real data); the rest are left out.

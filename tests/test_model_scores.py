@@ -119,3 +119,14 @@ def test_predictive_score_refuses_what_it_cannot_forecast():
                                             {"mode": "categorical"}))
     with pytest.raises(DataError, match="no train series is longer than horizon=4 records"):
         predictive_score(real, draw(n=20, length=40), SCHEMA, horizon=4)
+
+
+@pytest.mark.parametrize("module", ["dgkeras.model_scores", "dgkeras.metrics",
+                                    "dgkeras.report"])
+def test_each_scoring_module_imports_first_in_a_fresh_process(module):
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-c", f"import {module}"], capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
