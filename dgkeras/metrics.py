@@ -36,6 +36,7 @@ from scipy.spatial.distance import jensenshannon
 from scipy.stats import spearmanr, wasserstein_distance
 
 from .encoding import Encoder
+from .exceptions import DataError
 from .model_scores import (  # noqa: F401 (series_summaries: part of this module's API)
     discriminative_score,
     predictive_score,
@@ -348,7 +349,8 @@ def fidelity_with_floor(real: pd.DataFrame, synth: pd.DataFrame, schema: Schema,
     it shows what sampling noise alone gives. Besides
     :func:`fidelity_summary`, both include the :func:`discriminative_score`
     and the :func:`predictive_score` (trained on ``synth`` or on the first
-    half, tested on ``real`` or on the second), where the data allows them.
+    half, tested on ``real`` or on the second); the predictive score is NaN
+    where no series of a set is longer than its forecast horizon.
 
     Returns
     -------
@@ -363,8 +365,11 @@ def fidelity_with_floor(real: pd.DataFrame, synth: pd.DataFrame, schema: Schema,
         figures["discriminative_score"] = discriminative_score(reference, other, schema,
                                                                random_state=random_state)
         if schema.continuous_features:
-            figures["predictive_score"] = predictive_score(other, reference, schema,
-                                                           random_state=random_state)
+            try:
+                figures["predictive_score"] = predictive_score(other, reference, schema,
+                                                               random_state=random_state)
+            except DataError:  # no series long enough to forecast: no figure, not no report
+                figures["predictive_score"] = float("nan")
         out[name] = figures
     return out
 

@@ -3,6 +3,7 @@
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 from matplotlib.image import imread
 
@@ -90,3 +91,13 @@ def test_report_refuses_a_non_categorical_grouping(mba, tmp_path):
     df, schema = mba
     with pytest.raises(DataError, match="by='traffic_byte_counter' is not a categorical"):
         fidelity_report(df, df, schema, tmp_path, by="traffic_byte_counter")
+
+
+def test_report_of_series_too_short_to_forecast_has_no_predictive_score(mba, tmp_path):
+    df, schema = mba
+    short = df[df["period"] < df["period"].min() + pd.Timedelta(days=1)]  # 4 records each
+    summary = fidelity_report(df, short, schema, tmp_path)
+    assert np.isnan(summary["predictive_score"])
+    assert np.isfinite(summary["real_vs_real"]["predictive_score"])
+    assert summary["discriminative_score"] > 0.9  # 4 records against 56
+    assert "| predictive_score | nan |" in (tmp_path / "summary.md").read_text()
