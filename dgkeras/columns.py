@@ -189,6 +189,11 @@ class CategoricalColumn:
         return column
 
 
+#: Share of a continuous column's training values at its minimum from which
+#: the minimum counts as a point mass (see ContinuousColumn's ``snap``).
+POINT_MASS_SHARE = 0.01
+
+
 class ContinuousColumn:
     """Min/max scaling of a continuous column to the output range.
 
@@ -201,20 +206,31 @@ class ContinuousColumn:
         spread over orders of magnitude keep their relative differences;
         values within about one unit of the column minimum stay nearly
         linear.
+    snap : bool
+        When at least :data:`POINT_MASS_SHARE` of the training values equal
+        the minimum (a point mass, such as loss rates or volumes that are
+        exactly 0 most of the time), decoded values closer to the minimum
+        than half the gap to the next training value become the minimum.
+        A generator's continuous output comes near such a value but never
+        hits it exactly; without this, none of the generated values would
+        take it.
     """
 
     kind = "continuous"
 
-    def __init__(self, name: str, log: bool = False) -> None:
+    def __init__(self, name: str, log: bool = False, snap: bool = False) -> None:
         self.name = name
         self.log = bool(log)
+        self.snap = bool(snap)
         self.min = 0.0
         self.max = 0.0
         self.integer = False
         self.dtype_state: Dict[str, Any] = {}
+        #: Decoded values below ``min + snap_below`` become ``min`` (0: none).
+        self.snap_below = 0.0
 
     def fit(self, values: pd.Series) -> "ContinuousColumn":
-        """Learn the training range and dtype."""
+        """Learn the training range, dtype and any point mass at the minimum."""
         numbers = values.to_numpy(dtype=np.float64)
         self.min = float(numbers.min())
         self.max = float(numbers.max())
@@ -225,7 +241,17 @@ class ContinuousColumn:
             )
         self.integer = bool(pd.api.types.is_integer_dtype(values.dtype))
         self.dtype_state = _dtype_state(values.dtype)
+        self.snap_below = 0.0
+        at_min = numbers == self.min
+        if self.snap and self.max > self.min and at_min.mean() >= POINT_MASS_SHARE:
+            self.snap_below = float(numbers[~at_min].min() - self.min) / 2
         return self
+
+    def snap_to_min(self, values: np.ndarray) -> np.ndarray:
+        """Set decoded values within ``snap_below`` of the minimum to it, in place."""
+        if self.snap_below > 0:
+            np.copyto(values, self.min, where=values < self.min + self.snap_below)
+        return values
 
     @property
     def dim(self) -> int:
@@ -304,7 +330,9 @@ class ContinuousColumn:
         return self.restore(values)
 
     def restore(self, values: np.ndarray) -> pd.Series:
-        """Give unit-free float values the training dtype (rounding integer columns)."""
+        """Give decoded float values the training dtype: snapped to a point mass at the
+        minimum (see ``snap``), integer columns rounded."""
+        values = self.snap_to_min(values)
         if self.integer:
             values = np.rint(values)
         return _restore_dtype(values, self.dtype_state)
@@ -312,13 +340,16 @@ class ContinuousColumn:
     def to_state(self) -> Dict[str, Any]:
         """JSON-able description of the fitted column."""
         return {"kind": self.kind, "name": self.name, "min": self.min, "max": self.max,
-                "integer": self.integer, "log": self.log, **self.dtype_state}
+                "integer": self.integer, "log": self.log, "snap": self.snap,
+                "snap_below": self.snap_below, **self.dtype_state}
 
     @classmethod
     def from_state(cls, state: Dict[str, Any]) -> "ContinuousColumn":
         """Rebuild a fitted column from :meth:`to_state`."""
-        # Files written before the log option have no "log" entry: linear.
-        column = cls(state["name"], log=state.get("log", False))
+        # Files written before the log option have no "log" entry: linear; before the
+        # snap option, no "snap_below": nothing snapped.
+        column = cls(state["name"], log=state.get("log", False), snap=state.get("snap", False))
+        column.snap_below = float(state.get("snap_below", 0.0))
         column.min, column.max = float(state["min"]), float(state["max"])
         column.integer = bool(state["integer"])
         column.dtype_state = {k: state[k] for k in ("dtype", "dtype_categories", "ordered")
@@ -430,10 +461,11 @@ class MinMaxScale:
         return scale
 
 
-def make_column(name: str, kind: str,
-                log: bool = False) -> "CategoricalColumn | ContinuousColumn":
-    """A fresh column transform for a schema kind (``log`` for continuous ones)."""
-    return CategoricalColumn(name) if kind == "categorical" else ContinuousColumn(name, log)
+def make_column(name: str, kind: str, log: bool = False,
+                snap: bool = False) -> "CategoricalColumn | ContinuousColumn":
+    """A fresh column transform for a schema kind (``log`` and ``snap`` for continuous ones)."""
+    return CategoricalColumn(name) if kind == "categorical" else ContinuousColumn(name, log,
+                                                                                   snap)
 
 
 def column_from_state(state: Dict[str, Any]) -> "CategoricalColumn | ContinuousColumn":

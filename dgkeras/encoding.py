@@ -239,6 +239,10 @@ class Encoder:
         training series, so that series near the bottom of a wide range
         are not squeezed into a sliver of the output; "log_min" the same
         with the minimum in place of the midrange (see :class:`MinMaxScale`).
+    snap_to_minimum : bool
+        Where a continuous attribute or feature has a point mass at its
+        training minimum, decode values next to it as it (see
+        :class:`~dgkeras.columns.ContinuousColumn`).
     """
 
     def __init__(
@@ -251,6 +255,7 @@ class Encoder:
         time_mode: str = "grid",
         log_columns: Sequence[str] = (),
         minmax_scale: str = "unit",
+        snap_to_minimum: bool = False,
     ) -> None:
         for name, value in [("minmax_scale", minmax_scale), ("normalization", normalization),
                             ("time_mode", time_mode), ("log_columns", log_columns)]:
@@ -266,6 +271,7 @@ class Encoder:
         self.normalization = normalization
         self.log_columns = list(log_columns or ())
         self._check_log_columns()
+        self.snap_to_minimum = bool(snap_to_minimum)
 
     def _check_log_columns(self) -> None:
         kinds = {**self.schema.attributes, **self.schema.features}
@@ -309,9 +315,10 @@ class Encoder:
         self.padded_len_ = math.ceil(self.max_len_ / self.sample_len_) * self.sample_len_
         self.columns_ = [c for c in df.columns if c in set(schema.columns)]
         log = set(self.log_columns)
-        self.attribute_columns_ = [make_column(c, k, c in log).fit(df[c])
+        snap = self.snap_to_minimum
+        self.attribute_columns_ = [make_column(c, k, c in log, snap).fit(df[c])
                                    for c, k in schema.attributes.items()]
-        self.feature_columns_ = [make_column(c, k, c in log).fit(df[c])
+        self.feature_columns_ = [make_column(c, k, c in log, snap).fit(df[c])
                                  for c, k in schema.features.items()]
         self._fit_ids(df, ids)
         self.time_grid_ = None
@@ -618,6 +625,7 @@ class Encoder:
             if isinstance(column, ContinuousColumn):
                 values = self._continuous_values(column, block[..., 0], minmax, k,
                                                  lambda v: v[:, None], target)
+                column.snap_to_min(values)
                 if column.integer:
                     np.rint(values, out=values)
                 np.copyto(values, np.nan, where=ended)
@@ -674,6 +682,7 @@ class Encoder:
             "time_mode": self.time_mode,
             "log_columns": list(self.log_columns),
             "minmax_scale": self.minmax_scale,
+            "snap_to_minimum": self.snap_to_minimum,
             "minmax_scales_": [scale.to_state() for scale in self.minmax_scales_],
             "max_len_": self.max_len_,
             "sample_len_": self.sample_len_,
@@ -695,7 +704,7 @@ class Encoder:
         encoder = cls(Schema.from_dict(state["schema"]), state["sample_len"],
                       state["max_sequence_len"], state["auto_normalize"], state["normalization"],
                       state.get("time_mode", "grid"), state.get("log_columns", ()),
-                      state.get("minmax_scale", "unit"))
+                      state.get("minmax_scale", "unit"), state.get("snap_to_minimum", False))
         encoder.max_len_ = int(state["max_len_"])
         encoder.sample_len_ = int(state["sample_len_"])
         encoder.padded_len_ = int(state["padded_len_"])

@@ -23,7 +23,13 @@ from .cleaning import prepare_frame
 from .encoding import EncodedData, Encoder
 from .exceptions import DataError, series_label
 from .gan import DoppelGANger, NetworkConfig
-from .params import fit_seed, group, resolve_critic_steps, trains_privately
+from .params import (
+    fit_seed,
+    group,
+    resolve_critic_steps,
+    resolve_snap_to_minimum,
+    trains_privately,
+)
 from .persistence import FittedModel
 from .privacy import resolve_dp_settings
 from .schema import Schema
@@ -47,7 +53,10 @@ def encode_training_data(df: pd.DataFrame, schema: Schema,
         warnings.warn(f"columns {ignored} are not in the schema and are not modelled; "
                       "they will not appear in sampled data", UserWarning, stacklevel=3)
     _refuse_a_single_series(df, schema)
-    encoder = Encoder(schema, **group(params, "encoder")).fit(df)
+    settings = group(params, "encoder")
+    settings["snap_to_minimum"] = resolve_snap_to_minimum(settings["snap_to_minimum"],
+                                                          trains_privately(params))
+    encoder = Encoder(schema, **settings).fit(df)
     return encoder, encoder.transform(df)
 
 

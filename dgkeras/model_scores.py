@@ -112,6 +112,19 @@ def _continuous_summary(values: np.ndarray, name: str) -> Dict[str, np.ndarray]:
     return out
 
 
+def _category_shares(df: pd.DataFrame, schema: Schema, column: str, categories: pd.Index,
+                     series: pd.Index, lengths: np.ndarray) -> Dict[str, np.ndarray]:
+    """Per series (in the order of ``series``), the share of records taking each of the
+    first :data:`TOP_FEATURE_CATEGORIES` categories of a categorical feature."""
+    codes = categories.get_indexer(df[column].to_numpy(object))
+    keys = (df[schema.id_column] if schema.id_column is not None
+            else pd.Series(0, index=df.index))
+    counts = pd.crosstab(keys.to_numpy(), codes).reindex(series, fill_value=0)
+    return {f"{column} share {value}":
+            np.asarray(counts[code] if code in counts.columns else 0, float) / lengths
+            for code, value in enumerate(categories[:TOP_FEATURE_CATEGORIES])}
+
+
 def series_summaries(df: pd.DataFrame, schema: Schema,
                      categories: Optional[Dict[str, pd.Index]] = None) -> pd.DataFrame:
     """One row of summary statistics per series, all numeric.
@@ -156,20 +169,28 @@ def series_summaries(df: pd.DataFrame, schema: Schema,
     table["length"] = grouped.size().to_numpy(float)
     for column, kind in schema.features.items():
         if kind == CATEGORICAL:
-            codes = categories[column].get_indexer(df[column].to_numpy(object))
-            series = (df[schema.id_column] if schema.id_column is not None
-                      else pd.Series(0, index=df.index))
-            counts = pd.crosstab(series.to_numpy(), codes).reindex(
-                first.index, fill_value=0)
-            for code, value in enumerate(categories[column][:TOP_FEATURE_CATEGORIES]):
-                share = counts[code] if code in counts.columns else 0
-                table[f"{column} share {value}"] = np.asarray(share, float) / table["length"]
+            table.update(_category_shares(df, schema, column, categories[column],
+                                          first.index, table["length"]))
         else:
             table.update(_continuous_summary(padded_values(df, schema, column), column))
     return pd.DataFrame(table)
 
 
 # ------------------------------------------------------- discriminative
+def _classifier(columns: List[str], schema: Schema, categories: Dict[str, pd.Index],
+                random_state: Optional[int]):
+    """The discriminative score's classifier for summary tables of these columns."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    # Codes of categorical attributes are categories to the trees, not magnitudes; the
+    # trees take at most 255 of them, so wider ones stay numeric codes.
+    is_category = [c in schema.attributes and schema.attributes[c] == CATEGORICAL
+                   and len(categories[c]) <= 255 for c in columns]
+    return HistGradientBoostingClassifier(
+        categorical_features=np.array(is_category) if any(is_category) else None,
+        random_state=random_state)
+
+
 def discriminative_score(real: pd.DataFrame, synth: pd.DataFrame, schema: Schema,
                          n_splits: int = 5, random_state: Optional[int] = 0) -> float:
     """How well a classifier tells real from synthetic series: ``2 * |accuracy - 0.5|``.
@@ -198,7 +219,6 @@ def discriminative_score(real: pd.DataFrame, synth: pd.DataFrame, schema: Schema
         always right. Compare it with the same score between two halves of
         the real data (:func:`split_series`).
     """
-    from sklearn.ensemble import HistGradientBoostingClassifier
     from sklearn.model_selection import StratifiedGroupKFold, cross_val_score
 
     categories = {c: _categories(real, synth, c) for c, k in
@@ -218,13 +238,7 @@ def discriminative_score(real: pd.DataFrame, synth: pd.DataFrame, schema: Schema
     # label, and the classifier is wrong about it more often than chance: sets of
     # copies would score high for being identical.
     groups = pd.factorize(pd.util.hash_pandas_object(x, index=False))[0]
-    # Codes of categorical attributes are categories to the trees, not magnitudes; the
-    # trees take at most 255 of them, so wider ones stay numeric codes.
-    is_category = [c in schema.attributes and schema.attributes[c] == CATEGORICAL
-                   and len(categories[c]) <= 255 for c in x.columns]
-    classifier = HistGradientBoostingClassifier(
-        categorical_features=np.array(is_category) if any(is_category) else None,
-        random_state=random_state)
+    classifier = _classifier(list(x.columns), schema, categories, random_state)
     folds = StratifiedGroupKFold(n_splits, shuffle=True, random_state=random_state)
     with _one_thread():
         accuracy = float(np.mean(cross_val_score(classifier, x.to_numpy(float), y,
@@ -278,6 +292,13 @@ def _forecast_rows(df: pd.DataFrame, schema: Schema, categories: Dict[str, pd.In
     return x, {c: t.reshape(-1) for c, t in targets.items()}
 
 
+def _default_horizon(test: pd.DataFrame, schema: Schema) -> int:
+    """An eighth of the median length of the test series, between 1 and 8 records."""
+    lengths = (test.groupby(schema.id_column, sort=False).size()
+               if schema.id_column is not None else pd.Series([len(test)]))
+    return int(np.clip(np.median(lengths) // 8, 1, 8))
+
+
 def predictive_score(train: pd.DataFrame, test: pd.DataFrame, schema: Schema,
                      horizon: Optional[int] = None, window: int = 24,
                      random_state: Optional[int] = 0) -> float:
@@ -316,9 +337,7 @@ def predictive_score(train: pd.DataFrame, test: pd.DataFrame, schema: Schema,
     if not schema.continuous_features:
         raise DataError("predictive_score forecasts continuous features; the schema has none")
     if horizon is None:
-        lengths = test.groupby(schema.id_column, sort=False).size() \
-            if schema.id_column is not None else pd.Series([len(test)])
-        horizon = int(np.clip(np.median(lengths) // 8, 1, 8))
+        horizon = _default_horizon(test, schema)
     categories = {c: _categories(test, train, c) for c, k in
                   {**schema.attributes, **schema.features}.items() if k == CATEGORICAL}
     scale = _scale(test, schema)

@@ -116,9 +116,12 @@ def options(choices: Sequence[str], listed: bool = True) -> Constraint:
     return Constraint(lambda v: isinstance(v, str) and v in choices, f"be one of {shown}")
 
 
-def boolean() -> Constraint:
-    """True or False (NumPy's bool too)."""
-    return Constraint(lambda v: isinstance(v, (bool, np.bool_)), "be True or False", bool)
+def boolean(auto: bool = False) -> Constraint:
+    """True or False (NumPy's bool too), optionally ``"auto"``."""
+    return Constraint(
+        lambda v: isinstance(v, (bool, np.bool_)) or (auto and isinstance(v, str) and v == AUTO),
+        "be True, False or 'auto'" if auto else "be True or False",
+        lambda v: v if isinstance(v, str) else bool(v))
 
 
 def units() -> Constraint:
@@ -199,6 +202,8 @@ PARAMETERS: Dict[str, Parameter] = {
     "time_mode": Parameter(options(TIME_MODES), "encoder"),
     "log_columns": Parameter(column_names(), "encoder"),
     "minmax_scale": Parameter(options(MINMAX_SCALES), "encoder"),
+    # Models saved before the parameter existed decode without snapping.
+    "snap_to_minimum": Parameter(boolean(auto=True), "encoder", predated=False),
     "attribute_noise_dim": Parameter(integer(), "network"),
     "feature_noise_dim": Parameter(integer(), "network"),
     "attribute_units": Parameter(units(), "network"),
@@ -372,6 +377,17 @@ def resolve_critic_steps(critic_steps: "int | str", private: bool) -> int:
     if isinstance(critic_steps, str) and critic_steps == AUTO:
         return 1 if private else 5
     return int(critic_steps)
+
+
+def resolve_snap_to_minimum(snap_to_minimum: "bool | str", private: bool) -> bool:
+    """``snap_to_minimum`` with ``"auto"`` resolved: on, or off under differential privacy.
+
+    Snapping reads the training value next to each column's minimum, a
+    statistic of the data that the DP-SGD accounting does not cover.
+    """
+    if isinstance(snap_to_minimum, str) and snap_to_minimum == AUTO:
+        return not private
+    return bool(snap_to_minimum)
 
 
 def fit_seed(random_state: Any) -> int:

@@ -102,15 +102,7 @@ def fidelity_report(
         by = next((c for c, k in schema.attributes.items() if k == CATEGORICAL), None)
     elif schema.attributes.get(by) != CATEGORICAL:
         raise DataError(f"by={by!r} is not a categorical attribute of the schema")
-    counts = {"real_series": _count_series(real, schema),
-              "synthetic_series": _count_series(synth, schema)}
-    groups = [by] if by else None
-    if min(counts.values()) >= FLOOR_SERIES:
-        figures = fidelity_with_floor(real, synth, schema, by=groups, random_state=random_state)
-        summary: Dict[str, Any] = {**counts, **figures["synthetic"],
-                                   "real_vs_real": figures["real_vs_real"]}
-    else:
-        summary = {**counts, **fidelity_summary(real, synth, schema, by=groups)}
+    summary = _figures(real, synth, schema, [by] if by else None, random_state)
     summary["plots"] = _write_plots(real, synth, schema, out, max_lag=max_lag,
                                     n_nearest=n_nearest, by=by)
     (out / "summary.json").write_text(json.dumps(_jsonable(summary), indent=2) + "\n",
@@ -120,6 +112,17 @@ def fidelity_report(
 
 
 # ---------------------------------------------------------------- helpers
+def _figures(real: pd.DataFrame, synth: pd.DataFrame, schema: Schema,
+             groups: Optional[List[str]], random_state: Optional[int]) -> Dict[str, Any]:
+    """The counts of series and every figure, with the floor where both sets allow it."""
+    counts = {"real_series": _count_series(real, schema),
+              "synthetic_series": _count_series(synth, schema)}
+    if min(counts.values()) < FLOOR_SERIES:
+        return {**counts, **fidelity_summary(real, synth, schema, by=groups)}
+    figures = fidelity_with_floor(real, synth, schema, by=groups, random_state=random_state)
+    return {**counts, **figures["synthetic"], "real_vs_real": figures["real_vs_real"]}
+
+
 def _write_plots(real: pd.DataFrame, synth: pd.DataFrame, schema: Schema, out: Path,
                  **options: Any) -> List[str]:
     """Draw and save every plot that applies to this data; return their file names."""

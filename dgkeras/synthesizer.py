@@ -86,6 +86,14 @@ class DGSynthesizer(BaseEstimator):
         a log scale fitted to the training series, "log_min" the minimum and
         span on that scale (:class:`dgkeras.columns.MinMaxScale` says when
         each helps).
+    snap_to_minimum : bool or "auto", default="auto"
+        Where at least 1% of a continuous column's training values equal
+        its minimum (a point mass, such as a loss rate or a volume that is
+        exactly 0 most of the time), generated values closer to the
+        minimum than half the gap to the next training value become the
+        minimum, so that the synthetic data takes that value too. "auto"
+        is True without differential privacy and False with it (the gap is
+        a statistic of the data that DP-SGD does not account for).
     critic_steps : int or "auto", default="auto"
         Critic updates per training step. "auto" is 5 without differential
         privacy and 1 with it: a critic trained further per generator update
@@ -235,6 +243,7 @@ class DGSynthesizer(BaseEstimator):
         time_mode: str = "grid",
         log_columns: Optional[Sequence[str]] = None,
         minmax_scale: str = "unit",
+        snap_to_minimum: "bool | str" = "auto",
         critic_steps: "int | str" = "auto",
         generator_steps: int = 1,
         packing: int = 1,
@@ -280,6 +289,7 @@ class DGSynthesizer(BaseEstimator):
         self.time_mode = time_mode
         self.log_columns = log_columns
         self.minmax_scale = minmax_scale
+        self.snap_to_minimum = snap_to_minimum
         self.critic_steps = critic_steps
         self.generator_steps = generator_steps
         self.packing = packing

@@ -52,6 +52,7 @@ BAD_VALUES = {
     "steps_per_call": (0, "steps_per_call must be a positive integer"),
     "mixed_precision": ("yes", "mixed_precision must be True or False, got 'yes'"),
     "jit_sampling": (1, "jit_sampling must be True or False, got 1"),
+    "snap_to_minimum": ("yes", "snap_to_minimum must be True, False or 'auto', got 'yes'"),
     "invalid_series": ("skip", r"invalid_series must be one of \['error', 'drop'\]"),
     "long_series": ("cut", r"long_series must be one of \['error', 'truncate', 'split'\]"),
     "max_categories": (1, "max_categories must be an integer >= 2"),
@@ -124,5 +125,5 @@ def test_no_function_in_the_package_is_longer_than_60_lines():
 def test_models_saved_before_a_parameter_get_the_value_they_had():
     from dgkeras.params import predated
 
-    assert predated({"epochs": 3}) == {"jit_sampling": True}
-    assert predated({"epochs": 3, "jit_sampling": False}) == {}
+    assert predated({"epochs": 3}) == {"jit_sampling": True, "snap_to_minimum": False}
+    assert predated({"epochs": 3, "jit_sampling": False, "snap_to_minimum": True}) == {}
