@@ -44,7 +44,7 @@ from .model_scores import (  # noqa: F401 (series_summaries: part of this module
     split_series,
 )
 from .schema import CATEGORICAL, Schema
-from .series_arrays import padded_values
+from .series_arrays import category_union, padded_values
 
 
 # ----------------------------------------------------- autocorrelation
@@ -125,8 +125,7 @@ def attribute_jsd(real: pd.DataFrame, synth: pd.DataFrame, schema: Schema,
     out = {}
     for column, kind in schema.attributes.items():
         if kind == CATEGORICAL:
-            values = pd.Index(pd.unique(np.concatenate([real_s[column].to_numpy(object),
-                                                        synth_s[column].to_numpy(object)])))
+            values = category_union(real_s, synth_s, column)
             p = real_s[column].value_counts().reindex(values, fill_value=0).to_numpy(float)
             q = synth_s[column].value_counts().reindex(values, fill_value=0).to_numpy(float)
         else:

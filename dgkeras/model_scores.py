@@ -26,7 +26,7 @@ import pandas as pd
 
 from .exceptions import DataError
 from .schema import CATEGORICAL, Schema
-from .series_arrays import padded_values, sorted_records
+from .series_arrays import category_union, padded_values, sorted_records
 
 #: Categories of a categorical feature whose per-series shares become summary
 #: columns (the most common in the real data); the rest are left out.
@@ -79,10 +79,11 @@ def _one_thread():
 
 
 # ------------------------------------------------------------ summaries
-def _categories(real: pd.DataFrame, synth: pd.DataFrame, column: str) -> pd.Index:
-    """Values of a categorical column in both sets, real first, each once."""
-    return pd.Index(pd.unique(np.concatenate([real[column].to_numpy(object),
-                                              synth[column].to_numpy(object)])))
+def _shared_categories(real: pd.DataFrame, synth: pd.DataFrame,
+                       schema: Schema) -> Dict[str, pd.Index]:
+    """Every categorical column's values in both sets (:func:`category_union`)."""
+    return {c: category_union(real, synth, c) for c, k in
+            {**schema.attributes, **schema.features}.items() if k == CATEGORICAL}
 
 
 def _lag1(values: np.ndarray) -> np.ndarray:
@@ -156,24 +157,33 @@ def series_summaries(df: pd.DataFrame, schema: Schema,
             categories[column] = pd.Index(pd.unique(df[column].to_numpy(object)))
     # In the order of padded_values' rows: series by id, records by time.
     df = sorted_records(df, schema)
+    table, series = _attributes_and_lengths(df, schema, categories)
+    for column, kind in schema.features.items():
+        if kind == CATEGORICAL:
+            table.update(_category_shares(df, schema, column, categories[column],
+                                          series, table["length"]))
+        else:
+            table.update(_continuous_summary(padded_values(df, schema, column), column))
+    return pd.DataFrame(table)
+
+
+def _attributes_and_lengths(df: pd.DataFrame, schema: Schema,
+                            categories: Dict[str, pd.Index]) -> Tuple[Dict[str, np.ndarray],
+                                                                      pd.Index]:
+    """Per series of records sorted by :func:`sorted_records`: each attribute (a
+    categorical one as its code in ``categories``) and ``length``; and the series keys."""
     if schema.id_column is None:
         grouped = df.assign(_series=0).groupby("_series", sort=False)
     else:
         grouped = df.groupby(schema.id_column, sort=False)
-    table: Dict[str, np.ndarray] = {}
     first = grouped.first()
+    table: Dict[str, np.ndarray] = {}
     for column, kind in schema.attributes.items():
         table[column] = (categories[column].get_indexer(first[column].to_numpy(object))
                          .astype(float) if kind == CATEGORICAL
                          else first[column].to_numpy(float))
     table["length"] = grouped.size().to_numpy(float)
-    for column, kind in schema.features.items():
-        if kind == CATEGORICAL:
-            table.update(_category_shares(df, schema, column, categories[column],
-                                          first.index, table["length"]))
-        else:
-            table.update(_continuous_summary(padded_values(df, schema, column), column))
-    return pd.DataFrame(table)
+    return table, first.index
 
 
 # ------------------------------------------------------- discriminative
@@ -221,8 +231,7 @@ def discriminative_score(real: pd.DataFrame, synth: pd.DataFrame, schema: Schema
     """
     from sklearn.model_selection import StratifiedGroupKFold, cross_val_score
 
-    categories = {c: _categories(real, synth, c) for c, k in
-                  {**schema.attributes, **schema.features}.items() if k == CATEGORICAL}
+    categories = _shared_categories(real, synth, schema)
     a, b = (series_summaries(f, schema, categories) for f in (real, synth))
     n = min(len(a), len(b))
     if n < n_splits:
@@ -269,13 +278,14 @@ def _forecast_rows(df: pd.DataFrame, schema: Schema, categories: Dict[str, pd.In
     """
     padded = {c: (padded_values(df, schema, c) - scale[c][0]) / scale[c][1]
               for c in schema.continuous_features}
-    summary = series_summaries(df, schema, categories)  # in the rows' order of padded
-    lengths = summary["length"].to_numpy(int)
+    # In the rows' order of padded.
+    per_series, _ = _attributes_and_lengths(sorted_records(df, schema), schema, categories)
+    lengths = per_series["length"].astype(int)
     keep = np.flatnonzero(lengths > horizon)
-    summary = summary.iloc[keep]
     cut = lengths[keep] - horizon
     context_index = cut[:, None] - window + np.arange(window)[None, :]
-    blocks: List[np.ndarray] = [summary[list(schema.attributes)].to_numpy(float),
+    attributes = np.array([per_series[c][keep] for c in schema.attributes], dtype=float)
+    blocks: List[np.ndarray] = [attributes.reshape(len(schema.attributes), len(keep)).T,
                                 lengths[keep, None].astype(float)]
     targets = {}
     for column, values in padded.items():
@@ -338,8 +348,7 @@ def predictive_score(train: pd.DataFrame, test: pd.DataFrame, schema: Schema,
         raise DataError("predictive_score forecasts continuous features; the schema has none")
     if horizon is None:
         horizon = _default_horizon(test, schema)
-    categories = {c: _categories(test, train, c) for c, k in
-                  {**schema.attributes, **schema.features}.items() if k == CATEGORICAL}
+    categories = _shared_categories(test, train, schema)
     scale = _scale(test, schema)
     x_train, y_train = _forecast_rows(train, schema, categories, scale, horizon, window)
     x_test, y_test = _forecast_rows(test, schema, categories, scale, horizon, window)

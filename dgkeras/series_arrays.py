@@ -24,3 +24,9 @@ def padded_values(df: pd.DataFrame, schema: Schema, column: str) -> np.ndarray:
     out = np.full((codes.max() + 1, positions.max() + 1), np.nan)
     out[codes, positions] = df[column].to_numpy(dtype=float)
     return out
+
+
+def category_union(real: pd.DataFrame, synth: pd.DataFrame, column: str) -> pd.Index:
+    """Values of a categorical column in both sets, real first, each once."""
+    return pd.Index(pd.unique(np.concatenate([real[column].to_numpy(object),
+                                              synth[column].to_numpy(object)])))
