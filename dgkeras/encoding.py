@@ -271,6 +271,9 @@ class Encoder:
         self.normalization = normalization
         self.log_columns = list(log_columns or ())
         self._check_log_columns()
+        if not isinstance(snap_to_minimum, (bool, np.bool_)):
+            # "auto" depends on the fit (DGSynthesizer resolves it), not on the encoder.
+            raise DataError(f"snap_to_minimum must be True or False, got {snap_to_minimum!r}")
         self.snap_to_minimum = bool(snap_to_minimum)
 
     def _check_log_columns(self) -> None:

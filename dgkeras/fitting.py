@@ -1,18 +1,21 @@
 """The steps of a fit, from checked parameters to a trainer ready to run.
 
-:class:`~dgkeras.DGSynthesizer.fit` calls, in order, :func:`encode_training_data`
-(cleaning and encoding, with the checks that need the data),
+:class:`~dgkeras.DGSynthesizer.fit` calls, in order, :func:`clean_training_data`
+(with the checks that need the data), :func:`resolve_settings` (every
+``"auto"`` chosen, in this one place), :func:`encode_training_data`,
 :func:`build_trainer` (networks, DP settings, optimisers) and
 :func:`training_callbacks` (progress, TensorBoard, checkpoints and the
-user's callbacks, restoring a checkpoint when resuming). Each takes the
-parameters as :func:`dgkeras.params.validate_params` returns them, and each
-part of the fit reads its own group of them.
+user's callbacks, restoring a checkpoint when resuming). They take the
+parameters as :func:`dgkeras.params.validate_params` returns them, resolved
+from :func:`resolve_settings` on, and each part of the fit reads its own
+group of them.
 """
 
 from __future__ import annotations
 
+import sys
 import warnings
-from typing import Any, Dict, List, Mapping, Optional, Tuple
+from typing import Any, Dict, List, Mapping, Optional, TextIO, Tuple
 
 import pandas as pd
 import tensorflow as tf
@@ -24,10 +27,12 @@ from .encoding import EncodedData, Encoder
 from .exceptions import DataError, series_label
 from .gan import DoppelGANger, NetworkConfig
 from .params import (
+    FitFacts,
+    auto_choices,
     fit_seed,
     group,
-    resolve_critic_steps,
-    resolve_snap_to_minimum,
+    resolve_all,
+    stored,
     trains_privately,
 )
 from .persistence import FittedModel
@@ -36,9 +41,9 @@ from .schema import Schema
 from .training import Trainer, TrainingConfig
 
 
-def encode_training_data(df: pd.DataFrame, schema: Schema,
-                         params: Mapping[str, Any]) -> Tuple[Encoder, EncodedData]:
-    """Clean ``df`` (a copy where anything changes), fit the encoder, encode.
+def clean_training_data(df: pd.DataFrame, schema: Schema,
+                        params: Mapping[str, Any]) -> pd.DataFrame:
+    """``df`` checked against ``schema`` and cleaned (a copy where anything changes).
 
     Raises
     ------
@@ -53,10 +58,42 @@ def encode_training_data(df: pd.DataFrame, schema: Schema,
         warnings.warn(f"columns {ignored} are not in the schema and are not modelled; "
                       "they will not appear in sampled data", UserWarning, stacklevel=3)
     _refuse_a_single_series(df, schema)
-    settings = group(params, "encoder")
-    settings["snap_to_minimum"] = resolve_snap_to_minimum(settings["snap_to_minimum"],
-                                                          trains_privately(params))
-    encoder = Encoder(schema, **settings).fit(df)
+    return df
+
+
+def resolve_settings(params: Mapping[str, Any], stream: Optional[TextIO] = None
+                     ) -> Dict[str, Any]:
+    """The fit's parameters with every ``"auto"`` chosen; printed when ``verbose >= 1``.
+
+    Parameters
+    ----------
+    params : mapping
+        Validated parameters.
+    stream : file-like, optional
+        Where the choices are printed; default ``sys.stderr``, beside the
+        progress bar.
+
+    Returns
+    -------
+    dict
+        Every parameter, as the fit uses it.
+    """
+    facts = FitFacts(private=trains_privately(params))
+    resolved = resolve_all(params, facts)
+    choices = auto_choices(params, resolved, facts)
+    if params["verbose"] and choices:
+        lines = "".join(f"\n  {name}={text}" for name, text in choices.items())
+        print(f"dgkeras: 'auto' settings chosen:{lines}", file=stream or sys.stderr, flush=True)
+    return resolved
+
+
+def encode_training_data(df: pd.DataFrame, schema: Schema,
+                         params: Mapping[str, Any]) -> Tuple[Encoder, EncodedData]:
+    """Fit the encoder on cleaned data (:func:`clean_training_data`) and encode it.
+
+    ``params`` are resolved (:func:`resolve_settings`).
+    """
+    encoder = Encoder(schema, **group(params, "encoder")).fit(df)
     return encoder, encoder.transform(df)
 
 
@@ -77,6 +114,8 @@ def _refuse_a_single_series(df: pd.DataFrame, schema: Schema) -> None:
 def build_trainer(params: Mapping[str, Any], encoder: Encoder, n_series: int) -> Trainer:
     """The networks for ``encoder``'s layout and their trainer, under the fit's strategy.
 
+    ``params`` are resolved (:func:`resolve_settings`).
+
     Raises
     ------
     DataError
@@ -84,7 +123,7 @@ def build_trainer(params: Mapping[str, Any], encoder: Encoder, n_series: int) ->
         :func:`dgkeras.privacy.resolve_dp_settings`).
     """
     training = group(params, "training")
-    critic_steps = resolve_critic_steps(training.pop("critic_steps"), trains_privately(params))
+    critic_steps = training.pop("critic_steps")
     dp_params = group(params, "dp")
     dp = resolve_dp_settings(
         noise_source=dp_params.pop("dp_noise_source"), **dp_params, n_series=n_series,
@@ -158,7 +197,11 @@ def _fingerprinted(raw_params: Mapping[str, Any], encoder: Encoder) -> Dict[str,
     return settings
 
 
-def fitted_model(trainer: Trainer, encoder: Encoder, data: EncodedData) -> FittedModel:
-    """What the trainer's finished epochs have learned, as the estimator keeps it."""
+def fitted_model(trainer: Trainer, encoder: Encoder, data: EncodedData,
+                 resolved: Mapping[str, Any]) -> FittedModel:
+    """What the trainer's finished epochs have learned, as the estimator keeps it.
+
+    ``resolved`` are the parameters as the fit used them (:func:`resolve_settings`).
+    """
     return FittedModel(encoder, trainer.model, trainer.history, trainer.config.dp,
-                       data.n_series)
+                       data.n_series, stored(resolved, drop=True))

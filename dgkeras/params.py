@@ -167,6 +167,36 @@ def distribution_strategy() -> Constraint:
 
 
 @dataclass(frozen=True)
+class FitFacts:
+    """What an ``"auto"`` rule may read about the fit it chooses for.
+
+    Attributes
+    ----------
+    private : bool
+        Whether the fit trains with DP-SGD (:func:`trains_privately`).
+    """
+
+    private: bool
+
+
+@dataclass(frozen=True)
+class AutoRule:
+    """How a parameter's ``"auto"`` value is chosen.
+
+    Attributes
+    ----------
+    choose : callable
+        The value for a fit, from its :class:`FitFacts`.
+    why : callable
+        One line on the choice, from the facts and the chosen value, as
+        ``verbose`` prints it.
+    """
+
+    choose: Callable[[FitFacts], Any]
+    why: Callable[[FitFacts, Any], str]
+
+
+@dataclass(frozen=True)
 class Parameter:
     """One row of :data:`PARAMETERS`.
 
@@ -182,12 +212,43 @@ class Parameter:
         The value a model saved or pickled before the parameter existed
         behaves as, where that is not the parameter's default (None: the
         default).
+    auto : AutoRule, optional
+        How ``"auto"`` is resolved, for a parameter that takes it.
     """
 
     constraint: Constraint
     group: str
     stored: bool = True
     predated: Any = None
+    auto: Optional[AutoRule] = None
+
+
+def _noise_source(facts: FitFacts) -> str:
+    # dp_noise is the one place that decides where DP noise comes from; it
+    # imports this module, so it is imported when a rule runs.
+    from .dp_noise import resolve_noise_source
+    return resolve_noise_source(AUTO) if facts.private else AUTO
+
+
+#: A critic trained further per generator update keeps the generator from
+#: collapsing onto a few attribute values (docs/hyperparameters.rst); under DP
+#: every extra critic update spends privacy budget.
+CRITIC_STEPS_RULE = AutoRule(
+    lambda facts: 1 if facts.private else 5,
+    lambda facts, value: ("1 critic update per generator update: under differential "
+                          "privacy each one spends budget") if facts.private else
+    "5 critic updates per generator update, against attribute collapse")
+#: Snapping reads the training value next to each column's minimum, a
+#: statistic of the data that the DP-SGD accounting does not cover.
+SNAP_RULE = AutoRule(
+    lambda facts: not facts.private,
+    lambda facts, value: ("off: the gap above a column's minimum is a statistic DP-SGD "
+                          "does not account for") if facts.private else
+    "on: a column with a point mass at its minimum (>= 1% of values) generates it exactly")
+#: Without DP there is no noise to draw, and "auto" stays.
+NOISE_SOURCE_RULE = AutoRule(
+    _noise_source, lambda facts, value: "TensorFlow Privacy where it imports, else dgkeras' "
+                                        "noise drawn from the fit's seed")
 
 
 #: Every constructor argument of DGSynthesizer: its constraint and its group.
@@ -203,7 +264,8 @@ PARAMETERS: Dict[str, Parameter] = {
     "log_columns": Parameter(column_names(), "encoder"),
     "minmax_scale": Parameter(options(MINMAX_SCALES), "encoder"),
     # Models saved before the parameter existed decode without snapping.
-    "snap_to_minimum": Parameter(boolean(auto=True), "encoder", predated=False),
+    "snap_to_minimum": Parameter(boolean(auto=True), "encoder", predated=False,
+                                 auto=SNAP_RULE),
     "attribute_noise_dim": Parameter(integer(), "network"),
     "feature_noise_dim": Parameter(integer(), "network"),
     "attribute_units": Parameter(units(), "network"),
@@ -222,7 +284,7 @@ PARAMETERS: Dict[str, Parameter] = {
     "beta_1": Parameter(real(high=1.0, description="lie in [0, 1)"), "training"),
     "gp_weight": Parameter(real(), "training"),
     "aux_critic_weight": Parameter(real(), "training"),
-    "critic_steps": Parameter(integer(auto=True), "training"),
+    "critic_steps": Parameter(integer(auto=True), "training", auto=CRITIC_STEPS_RULE),
     "generator_steps": Parameter(integer(), "training"),
     "ema_decay": Parameter(real(high=1.0, none=True, description="be None or lie in [0, 1)"),
                            "training"),
@@ -235,7 +297,8 @@ PARAMETERS: Dict[str, Parameter] = {
                             description="be None or a positive number"), "dp"),
     "l2_norm_clip": Parameter(real(low_open=True), "dp"),
     "noise_multiplier": Parameter(real(none=True, description="be >= 0"), "dp"),
-    "dp_noise_source": Parameter(options(NOISE_SOURCES, listed=False), "dp"),
+    "dp_noise_source": Parameter(options(NOISE_SOURCES, listed=False), "dp",
+                                 auto=NOISE_SOURCE_RULE),
     "callbacks": Parameter(callback_list(), "run", stored=False),
     "log_dir": Parameter(folder(), "run"),
     "checkpoint_dir": Parameter(folder(), "run"),
@@ -362,32 +425,61 @@ def predated(saved: "Mapping[str, Any] | Sequence[str]") -> Dict[str, Any]:
             if k not in saved and row.predated is not None}
 
 
-def stored(params: Mapping[str, Any]) -> Dict[str, Any]:
-    """``params`` with the objects that are not data (callbacks, strategy) set to None."""
+def stored(params: Mapping[str, Any], drop: bool = False) -> Dict[str, Any]:
+    """``params`` with the objects that are not data (callbacks, strategy) set to None.
+
+    ``drop``: leave them out instead.
+    """
+    if drop:
+        return {k: v for k, v in params.items() if PARAMETERS[k].stored}
     return {k: (v if PARAMETERS[k].stored else None) for k, v in params.items()}
 
 
-def resolve_critic_steps(critic_steps: "int | str", private: bool) -> int:
-    """``critic_steps`` with ``"auto"`` resolved: 5, or 1 under differential privacy.
+def is_auto(value: Any) -> bool:
+    """Whether ``value`` is the string ``"auto"``."""
+    return isinstance(value, str) and value == AUTO
 
-    A critic trained further per generator update keeps the generator from
-    collapsing onto a few attribute values; under DP every extra critic
-    update spends privacy budget.
+
+def resolve(name: str, value: Any, facts: FitFacts) -> Any:
+    """``value`` of parameter ``name``, with ``"auto"`` chosen by the row's rule.
+
+    An explicit value is returned as given.
     """
-    if isinstance(critic_steps, str) and critic_steps == AUTO:
-        return 1 if private else 5
-    return int(critic_steps)
+    rule = PARAMETERS[name].auto
+    return rule.choose(facts) if rule is not None and is_auto(value) else value
 
 
-def resolve_snap_to_minimum(snap_to_minimum: "bool | str", private: bool) -> bool:
-    """``snap_to_minimum`` with ``"auto"`` resolved: on, or off under differential privacy.
+def resolve_all(params: Mapping[str, Any], facts: FitFacts) -> Dict[str, Any]:
+    """Every parameter of ``params`` with its ``"auto"`` value chosen for the fit.
 
-    Snapping reads the training value next to each column's minimum, a
-    statistic of the data that the DP-SGD accounting does not cover.
+    Parameters
+    ----------
+    params : mapping
+        Parameters as :func:`validate_params` returns them.
+    facts : FitFacts
+
+    Returns
+    -------
+    dict
+        The same names; explicit values unchanged.
     """
-    if isinstance(snap_to_minimum, str) and snap_to_minimum == AUTO:
-        return not private
-    return bool(snap_to_minimum)
+    return {name: resolve(name, value, facts) for name, value in params.items()}
+
+
+def auto_choices(params: Mapping[str, Any], resolved: Mapping[str, Any],
+                 facts: FitFacts) -> Dict[str, str]:
+    """For each parameter given as ``"auto"``, one line on what was chosen and why.
+
+    Returns
+    -------
+    dict
+        Name to ``"<value> (<why>)"``, in the order of :data:`PARAMETERS`;
+        a parameter the fit does not use stays ``"auto"`` and is left out.
+    """
+    return {name: f"{resolved[name]!r} ({row.auto.why(facts, resolved[name])})"
+            for name, row in PARAMETERS.items()
+            if row.auto is not None and name in params and is_auto(params[name])
+            and not is_auto(resolved[name])}
 
 
 def fit_seed(random_state: Any) -> int:

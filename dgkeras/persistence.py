@@ -31,7 +31,7 @@ from ._version import __version__
 from .encoding import Encoder
 from .exceptions import DataError
 from .gan import DoppelGANger, NetworkConfig
-from .params import PARAMETERS, predated, stored
+from .params import PARAMETERS, FitFacts, predated, resolve_all, stored
 from .privacy import DPSettings
 
 FORMAT_NAME = "dgkeras-model"
@@ -153,6 +153,9 @@ class FittedModel:
         The fit's DP-SGD settings.
     n_series : int
         Number of training series.
+    resolved_params : dict
+        The parameters as the fit used them, every ``"auto"`` chosen
+        (:func:`dgkeras.fitting.resolve_settings`).
     """
 
     encoder: Encoder
@@ -160,6 +163,7 @@ class FittedModel:
     history: pd.DataFrame
     dp: Optional[DPSettings]
     n_series: int
+    resolved_params: Dict[str, Any]
 
     def estimator_attributes(self) -> Dict[str, Any]:
         """The fitted attributes of :class:`~dgkeras.DGSynthesizer` (``encoder_`` ...)."""
@@ -172,13 +176,15 @@ class FittedModel:
             "delta_": None if dp is None else dp.delta,
             "n_series_": int(self.n_series), "sample_len_": self.encoder.sample_len_,
             "max_sequence_len_": self.encoder.max_len_,
+            "resolved_params_": dict(self.resolved_params),
         }
 
     @classmethod
     def of(cls, attributes: Mapping[str, Any]) -> "FittedModel":
         """The fitted state held in a fitted estimator's attributes (its ``__dict__``)."""
         return cls(attributes["encoder_"], attributes["model_"], attributes["history_"],
-                   attributes["dp_settings_"], attributes["n_series_"])
+                   attributes["dp_settings_"], attributes["n_series_"],
+                   attributes["resolved_params_"])
 
     def meta(self) -> Dict[str, Any]:
         """JSON-able description of everything but the weights."""
@@ -189,29 +195,70 @@ class FittedModel:
             "history": {k: [float(v) for v in self.history[k]] for k in self.history.columns},
             "dp_settings_": None if self.dp is None else asdict(self.dp),
             "n_series_": self.n_series,
+            "resolved_params_": _json_params(self.resolved_params),
         }
 
     @classmethod
-    def from_meta(cls, meta: Mapping[str, Any],
-                  weights: Dict[str, List[np.ndarray]]) -> "FittedModel":
-        """Rebuild from :meth:`meta` and the networks' weights."""
+    def from_meta(cls, meta: Mapping[str, Any], weights: Dict[str, List[np.ndarray]],
+                  params: Mapping[str, Any]) -> "FittedModel":
+        """Rebuild from :meth:`meta` and the networks' weights.
+
+        ``params`` are the estimator's stored parameters, from which a model
+        saved before ``resolved_params_`` was recorded gets it.
+        """
         model = DoppelGANger(NetworkConfig.from_dict(meta["network"]))
         model.set_weights(weights)
         dp = meta["dp_settings_"]
         if dp is not None:
             # Models saved before the noise source was recorded had TensorFlow Privacy's.
             dp = DPSettings(**{"noise_source": "tf-privacy", **dp})
+        resolved = meta.get("resolved_params_")
+        resolved = (_params_from_json(resolved, normalized=True) if resolved is not None
+                    else _resolved_before_recorded(params, dp))
         return cls(Encoder.from_state(meta["encoder"]), model, pd.DataFrame(meta["history"]),
-                   dp, meta["n_series_"])
+                   dp, meta["n_series_"], resolved)
+
+
+def _resolved_before_recorded(params: Mapping[str, Any],
+                              dp: Optional[DPSettings]) -> Dict[str, Any]:
+    """The resolved parameters of a model saved before they were recorded.
+
+    Its "auto" rules needed no data (only whether the fit was private), and
+    its noise source is the one its DP settings hold.
+    """
+    resolved = resolve_all(stored(params, drop=True), FitFacts(private=dp is not None))
+    if dp is not None:
+        resolved["dp_noise_source"] = dp.noise_source
+    return resolved
+
+
+def _json_params(params: Mapping[str, Any]) -> Dict[str, Any]:
+    """Parameters in JSON form: tuples as lists, a ``numpy`` Generator as None."""
+    params = {k: (list(v) if isinstance(v, tuple) else v) for k, v in stored(params).items()}
+    if not isinstance(params.get("random_state"), (int, type(None))):
+        params["random_state"] = None  # a Generator is not data
+    return params
+
+
+def _params_from_json(params: Mapping[str, Any], normalized: bool = False) -> Dict[str, Any]:
+    """The inverse of :func:`_json_params` (lists back to tuples where a parameter has them).
+
+    ``normalized``: the parameters were stored in the form
+    :func:`dgkeras.params.validate_params` gives (column lists as tuples).
+    """
+    def restore(name: str, value: Any) -> Any:
+        constraint = PARAMETERS[name].constraint
+        value = constraint.from_json(value)
+        return constraint.normalize(value) if normalized else value
+
+    return {k: restore(k, v) if k in PARAMETERS else v for k, v in params.items()}
 
 
 def save_model(path: "str | os.PathLike", params: Mapping[str, Any],
                fitted: FittedModel) -> None:
     """Write an estimator's parameters and fitted state with :func:`write_model_file`."""
-    params = {k: (list(v) if isinstance(v, tuple) else v) for k, v in stored(params).items()}
-    if not isinstance(params["random_state"], (int, type(None))):
-        params["random_state"] = None  # a Generator is not data
-    write_model_file(path, {"params": params, **fitted.meta()}, fitted.model.get_weights())
+    write_model_file(path, {"params": _json_params(params), **fitted.meta()},
+                     fitted.model.get_weights())
 
 
 def load_model(path: "str | os.PathLike", estimator_class: type) -> Tuple[Any, FittedModel]:
@@ -231,11 +278,8 @@ def load_model(path: "str | os.PathLike", estimator_class: type) -> Tuple[Any, F
     """
     meta, weights = read_model_file(path)
     try:
-        params = {**predated(meta["params"]), **meta["params"]}
-        for name, value in params.items():
-            if name in PARAMETERS:
-                params[name] = PARAMETERS[name].constraint.from_json(value)
-        return estimator_class(**params), FittedModel.from_meta(meta, weights)
+        params = _params_from_json({**predated(meta["params"]), **meta["params"]})
+        return estimator_class(**params), FittedModel.from_meta(meta, weights, params)
     except (KeyError, TypeError, ValueError) as exc:
         if isinstance(exc, DataError):
             raise
@@ -259,13 +303,19 @@ def pickle_state(attributes: Mapping[str, Any]) -> Dict[str, Any]:
     return state
 
 
-def unpickle_state(state: Mapping[str, Any]) -> Dict[str, Any]:
-    """The estimator attributes of a :func:`pickle_state` (parameters and fitted state)."""
+def unpickle_state(state: Mapping[str, Any],
+                   default_params: Mapping[str, Any]) -> Dict[str, Any]:
+    """The estimator attributes of a :func:`pickle_state` (parameters and fitted state).
+
+    ``default_params`` are the estimator's defaults, for parameters the
+    pickle predates.
+    """
     state = dict(state)
     meta = state.pop("_fitted_meta", None)
     weights = state.pop("_weights", None)
     state.pop("_dgkeras_version", None)
     if meta is not None:
-        state.update(FittedModel.from_meta(meta, weights).estimator_attributes())
+        params = {**default_params, **predated(state), **state}
+        state.update(FittedModel.from_meta(meta, weights, params).estimator_attributes())
     return state
 

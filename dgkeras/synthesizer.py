@@ -18,9 +18,16 @@ from sklearn.utils.validation import check_is_fitted
 
 from .conditional import refit_rows
 from .exceptions import TrainingDivergedError
-from .fitting import build_trainer, encode_training_data, fitted_model, training_callbacks
+from .fitting import (
+    build_trainer,
+    clean_training_data,
+    encode_training_data,
+    fitted_model,
+    resolve_settings,
+    training_callbacks,
+)
 from .io import write_chunks
-from .params import check, fit_seed, predated, resolve_critic_steps, validate_params
+from .params import FitFacts, check, fit_seed, predated, resolve, validate_params
 from .persistence import FittedModel, load_model, pickle_state, save_model, unpickle_state
 from .sampling import SampleArrays, Sampler, check_chunk_size
 from .schema import Schema
@@ -190,9 +197,10 @@ class DGSynthesizer(BaseEstimator):
     random_state : int or None, default=None
         Seed of weights, noise and shuffling.
     verbose : int, default=1
-        0 silent; 1 a progress bar over epochs with the current losses, on
-        stderr (redrawn in place on a terminal, a line per 10% otherwise);
-        2 one line per epoch.
+        0 silent; 1 the values chosen for the parameters given as "auto"
+        and a progress bar over epochs with the current losses, on stderr
+        (redrawn in place on a terminal, a line per 10% otherwise); 2 one
+        line per epoch.
 
     Attributes
     ----------
@@ -209,6 +217,12 @@ class DGSynthesizer(BaseEstimator):
         Number of training series.
     sample_len_, max_sequence_len_ : int
         The S and T in use.
+    resolved_params_ : dict
+        Every stored parameter as the fit used it: each ``"auto"`` replaced
+        by the value chosen for this data (see
+        :doc:`hyperparameters`), explicit values as given.
+        ``DGSynthesizer(**resolved_params_)`` repeats the fit without any
+        ``"auto"``; ``get_params()`` still returns the arguments as given.
 
     Examples
     --------
@@ -354,10 +368,13 @@ class DGSynthesizer(BaseEstimator):
             the last finished epoch (if any), with ``history_`` up to it.
         """
         params = validate_params(self.get_params())
-        encoder, data = encode_training_data(df, Schema.from_dict(schema), params)
-        trainer = build_trainer(params, encoder, data.n_series)
+        schema = Schema.from_dict(schema)
+        frame = clean_training_data(df, schema, params)
+        resolved = resolve_settings(params)
+        encoder, data = encode_training_data(frame, schema, resolved)
+        trainer = build_trainer(resolved, encoder, data.n_series)
         initial_epoch, initial_history, callbacks = training_callbacks(
-            params, self.get_params(), self, trainer, data, encoder, resume)
+            resolved, self.get_params(), self, trainer, data, encoder, resume)
         self.stop_training = False
         try:
             trainer.fit(data.attributes, data.minmax, data.features, callbacks=callbacks,
@@ -367,9 +384,9 @@ class DGSynthesizer(BaseEstimator):
             # Keep what the finished epochs learned: the trainer has restored
             # their weights, so the model samples finite values.
             if len(trainer.history):
-                self._set_fitted(fitted_model(trainer, encoder, data))
+                self._set_fitted(fitted_model(trainer, encoder, data, resolved))
             raise
-        self._set_fitted(fitted_model(trainer, encoder, data))
+        self._set_fitted(fitted_model(trainer, encoder, data, resolved))
         return self
 
     def _set_fitted(self, fitted: FittedModel) -> None:
@@ -420,7 +437,7 @@ class DGSynthesizer(BaseEstimator):
         self.attribute_history_ = refit_attribute_generator(self.model_, encoded, TrainingConfig(
             epochs=int(epochs), batch_size=self.batch_size, generator_lr=self.generator_lr,
             critic_lr=self.critic_lr, beta_1=self.beta_1, gp_weight=self.gp_weight,
-            critic_steps=resolve_critic_steps(self.critic_steps, private=False),
+            critic_steps=resolve("critic_steps", self.critic_steps, FitFacts(private=False)),
             marginal_weight=float(weight), seed=fit_seed(random_state)))
         return self
 
@@ -578,9 +595,10 @@ class DGSynthesizer(BaseEstimator):
     def __setstate__(self, state: Dict[str, Any]) -> None:
         # A pickle from a version without some parameter gets its default, or
         # the value such models had (params.predated).
-        self.__dict__.update(type(self)().get_params())
+        defaults = type(self)().get_params()
+        self.__dict__.update(defaults)
         self.__dict__.update(predated(state))
-        self.__dict__.update(unpickle_state(state))
+        self.__dict__.update(unpickle_state(state, defaults))
 
     def save(self, path: str) -> None:
         """Write the fitted model to a single file holding no executable code.

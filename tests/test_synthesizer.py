@@ -221,11 +221,11 @@ def test_minmax_log_scale_fits_samples_within_range_and_survives_save(tmp_path, 
 
 
 def test_auto_critic_steps_are_five_without_dp_and_one_with_it():
-    from dgkeras.params import resolve_critic_steps, trains_privately
+    from dgkeras.params import FitFacts, resolve, trains_privately
 
     def critic_steps(**params):
         params = DGSynthesizer(**params).get_params()
-        return resolve_critic_steps(params["critic_steps"], trains_privately(params))
+        return resolve("critic_steps", params["critic_steps"], FitFacts(trains_privately(params)))
 
     assert critic_steps() == 5
     assert critic_steps(epsilon=1.0) == 1
