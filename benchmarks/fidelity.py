@@ -20,7 +20,10 @@ Every model is trained on the same training series and scored against them
 with :mod:`dgkeras.metrics` (lower is better everywhere). On every workload: the
 autocorrelation MSE, the mean attribute JSD, W1 of series lengths, the discriminative
 score (a classifier telling real from synthetic series, 0 = indistinguishable) and the
-predictive score (train on synthetic, forecast the real series' last records: MAE).
+predictive score (train on synthetic, forecast the real series' last records: MAE);
+where SDMetrics is installed (the ``[sdmetrics]`` extra), its sequential scores as
+Kolmogorov-Smirnov statistics (1 - SDMetrics' score): of the lengths, of per-series
+statistics (mean over features and statistics) and of changes between records.
 Besides:
 
 * ``mba`` (FCC MBA, 600 homes x 56 records, the paper's Table 2): W1 of each
@@ -80,6 +83,8 @@ from dgkeras.metrics import (  # noqa: E402
     autocorrelation_mse,
     discriminative_score,
     predictive_score,
+    sdmetrics_installed,
+    sdmetrics_scores,
     series_statistics,
     split_series,
     statistic_w1,
@@ -166,6 +171,14 @@ def score(workload: str, real: pd.DataFrame, fake: pd.DataFrame, schema: Schema,
            "W1 length": statistic_w1(real, fake, schema, "length")["all"],
            "discriminative": discriminative_score(real, fake, schema, random_state=seed),
            "predictive": predictive_score(fake, real, schema, random_state=seed)}
+    if sdmetrics_installed():
+        # As KS statistics (1 - SDMetrics' score), so that lower is better here too.
+        ks = {k: 1.0 - v for k, v in sdmetrics_scores(real, fake, schema).items()}
+        out["KS length (SDMetrics)"] = ks.pop("sequence_length_similarity")
+        out["KS statistics (SDMetrics)"] = float(np.mean(
+            [v for k, v in ks.items() if " statistic_msas " in k]))
+        out["KS changes (SDMetrics)"] = float(np.mean(
+            [v for k, v in ks.items() if k.endswith(" inter_row_msas")]))
     if workload == "mba":
         w1 = statistic_w1(real, fake, schema, "traffic_byte_counter total", by="technology")
         out["W1 total DSL"] = w1["DSL"]

@@ -24,6 +24,10 @@ generation compares by, each to be read beside its real-vs-real floor:
 * :func:`predictive_score`: train on synthetic, forecast real series;
 * :func:`split_series`: two random halves of the real series, between which
   the same figures give the floor (:func:`fidelity_with_floor`).
+
+With the optional ``sdmetrics`` extra, :func:`sdmetrics_scores` gives
+SDMetrics' sequential scores (:mod:`dgkeras.sdmetrics_scores`; higher is
+better there).
 """
 
 from __future__ import annotations
@@ -44,6 +48,7 @@ from .model_scores import (  # noqa: F401 (series_summaries: part of this module
     split_series,
 )
 from .schema import CATEGORICAL, Schema
+from .sdmetrics_scores import sdmetrics_installed, sdmetrics_scores
 from .series_arrays import category_union, padded_values
 
 
@@ -349,7 +354,9 @@ def fidelity_with_floor(real: pd.DataFrame, synth: pd.DataFrame, schema: Schema,
     :func:`fidelity_summary`, both include the :func:`discriminative_score`
     and the :func:`predictive_score` (trained on ``synth`` or on the first
     half, tested on ``real`` or on the second); the predictive score is NaN
-    where no series of a set is longer than its forecast horizon.
+    where no series of a set is longer than its forecast horizon. Where
+    SDMetrics is installed, ``"sdmetrics"`` holds :func:`sdmetrics_scores`
+    (higher is better there).
 
     Returns
     -------
@@ -369,6 +376,8 @@ def fidelity_with_floor(real: pd.DataFrame, synth: pd.DataFrame, schema: Schema,
                                                                random_state=random_state)
             except DataError:  # no series long enough to forecast: no figure, not no report
                 figures["predictive_score"] = float("nan")
+        if sdmetrics_installed():
+            figures["sdmetrics"] = sdmetrics_scores(reference, other, schema)
         out[name] = figures
     return out
 

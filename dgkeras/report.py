@@ -14,8 +14,9 @@
   to spot copying at a glance;
 * ``summary.json`` and ``summary.md``: the numbers of
   :func:`dgkeras.metrics.fidelity_summary`, the discriminative and predictive
-  scores, and each figure's real-vs-real floor (the same figure between two
-  random halves of the real series; :func:`dgkeras.metrics.fidelity_with_floor`).
+  scores, SDMetrics' sequential scores where it is installed, and each figure's
+  real-vs-real floor (the same figure between two random halves of the real
+  series; :func:`dgkeras.metrics.fidelity_with_floor`).
 
 Plots are drawn with matplotlib's Agg canvas, without pyplot, so no display
 is needed and no global backend is changed. No TensorFlow here.
@@ -304,9 +305,9 @@ def _markdown(summary: Dict[str, Any], title: str) -> str:
     lines = [f"# {title}", "",
              f"Real series: {summary['real_series']}; synthetic series: "
              f"{summary['synthetic_series']}.", "",
-             "Lower is better everywhere; 0 means identical distributions. The floor is "
-             "the same figure between two random halves of the real series: what sampling "
-             "noise alone gives." if floor else
+             "Lower is better everywhere (but for the sdmetrics scores, where 1 is best); "
+             "0 means identical distributions. The floor is the same figure between two "
+             "random halves of the real series: what sampling noise alone gives." if floor else
              f"Lower is better everywhere; 0 means identical distributions. Too few series "
              f"for the real-vs-real floor and the model-fitting scores (each set needs "
              f"{FLOOR_SERIES}).", "",
@@ -333,7 +334,12 @@ def _markdown(summary: Dict[str, Any], title: str) -> str:
               "(cross-validated): 0 indistinguishable, 1 always told apart.",
               "* predictive_score: mean absolute error forecasting real series' last "
               "records with a model trained on the synthetic ones, on the real data's "
-              "1st..99th percentile range as 0..1.", ""]
+              "1st..99th percentile range as 0..1."]
+    if "sdmetrics" in summary:
+        lines.append("* sdmetrics: SDMetrics' sequential scores, 1 - the Kolmogorov-Smirnov "
+                     "statistic of series lengths, of per-series statistics and of changes "
+                     "between records: 1 the same distribution, 0 no overlap.")
+    lines.append("")
     lines += [f"![{name}]({name})" for name in summary.get("plots", [])]
     return "\n".join(lines) + "\n"
 
