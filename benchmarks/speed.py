@@ -22,12 +22,16 @@ sampling call (first_sample_peak_rss_mb) and at its end (peak_rss_mb).
                                                      # alternate with another stack's Python
     python benchmarks/speed.py --user --rounds 3     # as a user times both, beside the peer
     python benchmarks/speed.py --user --critic-steps auto   # dgkeras' default vs the peer's
+    python benchmarks/speed.py --workload mba --epochs 400 --critic-steps auto \
+        --against-param marginal_weight=0 --rounds 2   # alternate with a setting changed
     python benchmarks/speed.py --memory              # 50,000 x 550 fit, 1M-series streaming
     python benchmarks/speed.py --mixed-precision     # float16 hidden layers (for GPUs)
 
 --against runs the same measurement of this checkout's dgkeras under another interpreter
 (e.g. a venv made with pip install ".[tf-privacy]": TensorFlow 2.15, Keras 2, NumPy 1);
-fit_wall_s is fit() from call to return, tracing and encoding included.
+fit_wall_s is fit() from call to return, tracing and encoding included. --against-param
+NAME=VALUE (repeatable, VALUE as JSON) alternates instead with this interpreter and those
+DGSynthesizer parameters, e.g. to time a default against the setting it replaced.
 
 --user alternates dgkeras and the peer (benchmarks/peer_user.py) in rounds and prints what
 a user waits for: fit() from call to return at 1, 10 and 100 epochs, the first
@@ -43,6 +47,7 @@ the peer script (--peer-script, default ../shared/bench/peer_dgan.py from the re
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import pathlib
 import re
@@ -151,7 +156,7 @@ def run_worker(args: argparse.Namespace) -> None:
                           critic_steps=critic_steps,
                           mixed_precision=args.mixed_precision,
                           steps_per_call=args.steps_per_call,
-                          random_state=0)
+                          random_state=0, **parse_params(args.param))
     start = time.perf_counter()
     synth.fit(df, schema)
     wall = time.perf_counter() - start
@@ -209,6 +214,11 @@ def run_worker(args: argparse.Namespace) -> None:
 
             print(f"stream_rows={pq.ParquetFile(path).metadata.num_rows}")
     print(f"peak_rss_mb={peak_rss_mb():.0f}")
+
+
+def parse_params(pairs) -> dict:
+    """DGSynthesizer parameters from NAME=VALUE strings, VALUE as JSON."""
+    return {name: json.loads(value) for name, _, value in (p.partition("=") for p in pairs)}
 
 
 def _parse(output: str) -> dict:
@@ -331,6 +341,10 @@ def main() -> None:
     parser.add_argument("--peer-script", default=str(DEFAULT_PEER_SCRIPT))
     parser.add_argument("--against", metavar="PYTHON",
                         help="alternate runs with dgkeras under this interpreter (another stack)")
+    parser.add_argument("--against-param", action="append", default=[], metavar="NAME=VALUE",
+                        help="alternate runs with this interpreter and these DGSynthesizer "
+                             "parameters (VALUE as JSON)")
+    parser.add_argument("--param", action="append", default=[], help=argparse.SUPPRESS)
     parser.add_argument("--memory", action="store_true",
                         help="fit 50,000 x 550 x 1 and stream 1,000,000 series to parquet")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
@@ -372,9 +386,10 @@ def main() -> None:
               f"{stream['stream_seconds']:.0f} s, {stream['stream_file_mb']:.0f} MB file, "
               f"peak RSS {stream['peak_rss_mb']:.0f} MB")
         return
-    if args.peer and args.against:
-        parser.error("--peer and --against are alternatives")
-    other = "peer" if args.peer else "other stack" if args.against else None
+    if sum(map(bool, (args.peer, args.against, args.against_param))) > 1:
+        parser.error("--peer, --against and --against-param are alternatives")
+    other = ("peer" if args.peer else "other stack" if args.against
+             else " ".join(args.against_param) if args.against_param else None)
     workloads = ["wwt-shape", "mba"] if args.workload == "all" else [args.workload]
     for workload in workloads:
         results = {"dgkeras": [], other: []}
@@ -383,6 +398,7 @@ def main() -> None:
                        "--n-sample", str(args.n_sample), "--repeats", str(args.repeats)]
             if args.mixed_precision:
                 options.append("--mixed-precision")
+            options += ["--critic-steps", args.critic_steps]
             results["dgkeras"].append(ours(workload, args.epochs, options))
             print(f"[{workload} round {round_ + 1}] dgkeras {results['dgkeras'][-1]}", flush=True)
             if args.peer:
@@ -390,16 +406,23 @@ def main() -> None:
                                            args.peer_script))
             elif args.against:
                 results[other].append(ours(workload, args.epochs, options, args.against))
+            elif args.against_param:
+                changed = [x for p in args.against_param for x in ("--param", p)]
+                results[other].append(ours(workload, args.epochs, options + changed))
             if other:
                 print(f"[{workload} round {round_ + 1}] {other} {results[other][-1]}",
                       flush=True)
         print(f"\n{workload}: median over {len(results['dgkeras'])} round(s)")
+        width = max(12, len(other or "") + 2)
         header = f"  {'figure':<28}{'dgkeras':>12}"
         if other:
-            header += f"{other:>12}{'ratio':>10}"
+            header += f"{other:>{width}}{'ratio':>10}"
         print(header)
-        for figure in FIGURES + ("sample_arrays_series_per_s", "generate_only_series_per_s",
-                                 "tracing_s", "sample_first_call_s", "sample_mean_length"):
+        for figure in FIGURES + ("fit_steps_per_s", "sample_arrays_series_per_s",
+                                 "generate_only_series_per_s", "tracing_s",
+                                 "sample_first_call_s", "sample_mean_length"):
+            if figure not in results["dgkeras"][0]:
+                continue  # train_steps_per_s needs two epochs or more
             ours_value = statistics.median(r[figure] for r in results["dgkeras"])
             line = f"  {figure:<28}{ours_value:>12.2f}"
             theirs = PEER_FIGURE.get(figure) if args.peer else figure
@@ -407,7 +430,7 @@ def main() -> None:
                 other_value = statistics.median(r[theirs] for r in results[other])
                 ratios = [a[figure] / b[theirs] for a, b in zip(results["dgkeras"],
                                                                 results[other])]
-                line += f"{other_value:>12.2f}{statistics.median(ratios):>9.2f}x"
+                line += f"{other_value:>{width}.2f}{statistics.median(ratios):>9.2f}x"
             print(line)
         if args.peer:
             print("  (peer sampling = generate_numpy: decoded numpy arrays. Ours: "
@@ -418,6 +441,9 @@ def main() -> None:
             print(f"  (dgkeras = {sys.executable}; other stack = {args.against}; ratio = "
                   "dgkeras / other stack: above 1 is faster for rates, slower for seconds "
                   "and MB)")
+        if args.against_param:
+            print(f"  (ratio = dgkeras / dgkeras with {other}: above 1 is faster for rates, "
+                  "slower for seconds and MB)")
 
 
 if __name__ == "__main__":
