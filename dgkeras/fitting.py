@@ -61,14 +61,21 @@ def clean_training_data(df: pd.DataFrame, schema: Schema,
     return df
 
 
-def resolve_settings(params: Mapping[str, Any], stream: Optional[TextIO] = None
-                     ) -> Dict[str, Any]:
+def fit_facts(params: Mapping[str, Any], schema: Schema) -> FitFacts:
+    """What the ``"auto"`` rules read about a fit of ``schema`` with ``params``."""
+    categorical = tuple(c for c, kind in schema.attributes.items() if kind == "categorical")
+    return FitFacts(private=trains_privately(params), categorical_attributes=categorical)
+
+
+def resolve_settings(params: Mapping[str, Any], schema: Schema,
+                     stream: Optional[TextIO] = None) -> Dict[str, Any]:
     """The fit's parameters with every ``"auto"`` chosen; printed when ``verbose >= 1``.
 
     Parameters
     ----------
     params : mapping
         Validated parameters.
+    schema : Schema
     stream : file-like, optional
         Where the choices are printed; default ``sys.stderr``, beside the
         progress bar.
@@ -78,7 +85,7 @@ def resolve_settings(params: Mapping[str, Any], stream: Optional[TextIO] = None
     dict
         Every parameter, as the fit uses it.
     """
-    facts = FitFacts(private=trains_privately(params))
+    facts = fit_facts(params, schema)
     resolved = resolve_all(params, facts)
     choices = auto_choices(params, resolved, facts)
     if params["verbose"] and choices:

@@ -47,6 +47,11 @@ def is_integer(value: Any) -> bool:
     return isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
 
 
+def is_auto(value: Any) -> bool:
+    """Whether ``value`` is the string ``"auto"``."""
+    return isinstance(value, str) and value == AUTO
+
+
 def _is_real(value: Any) -> bool:
     return isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
 
@@ -88,17 +93,17 @@ def integer(low: int = 1, none: bool = False, auto: bool = False) -> Constraint:
     what += " or 'auto'" if auto else ""
     what += " or None" if none else ""
     return Constraint(
-        lambda v: (none and v is None) or (auto and isinstance(v, str) and v == AUTO)
+        lambda v: (none and v is None) or (auto and is_auto(v))
         or (is_integer(v) and v >= low),
         f"be {what}", lambda v: v if v is None or isinstance(v, str) else int(v))
 
 
 def real(low: float = 0.0, low_open: bool = False, high: Optional[float] = None,
-         none: bool = False, finite: bool = False,
+         none: bool = False, finite: bool = False, auto: bool = False,
          description: Optional[str] = None) -> Constraint:
-    """A real number (not a bool, not NaN) in [low, high) or (low, high)."""
+    """A real number (not a bool, not NaN) in [low, high) or (low, high), optionally ``"auto"``."""
     def accepts(v: Any) -> bool:
-        if none and v is None:
+        if (none and v is None) or (auto and is_auto(v)):
             return True
         if not _is_real(v) or math.isnan(v) or (finite and math.isinf(v)):
             return False
@@ -107,7 +112,9 @@ def real(low: float = 0.0, low_open: bool = False, high: Optional[float] = None,
 
     if description is None:
         description = "be a positive number" if low_open else "be a non-negative number"
-    return Constraint(accepts, description, lambda v: v if v is None else float(v))
+        description += " or 'auto'" if auto else ""
+    return Constraint(accepts, description,
+                      lambda v: v if v is None or isinstance(v, str) else float(v))
 
 
 def options(choices: Sequence[str], listed: bool = True) -> Constraint:
@@ -119,7 +126,7 @@ def options(choices: Sequence[str], listed: bool = True) -> Constraint:
 def boolean(auto: bool = False) -> Constraint:
     """True or False (NumPy's bool too), optionally ``"auto"``."""
     return Constraint(
-        lambda v: isinstance(v, (bool, np.bool_)) or (auto and isinstance(v, str) and v == AUTO),
+        lambda v: isinstance(v, (bool, np.bool_)) or (auto and is_auto(v)),
         "be True, False or 'auto'" if auto else "be True or False",
         lambda v: v if isinstance(v, str) else bool(v))
 
@@ -174,9 +181,12 @@ class FitFacts:
     ----------
     private : bool
         Whether the fit trains with DP-SGD (:func:`trains_privately`).
+    categorical_attributes : tuple of str
+        The schema's categorical attribute columns.
     """
 
     private: bool
+    categorical_attributes: Tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -245,6 +255,19 @@ SNAP_RULE = AutoRule(
     lambda facts, value: ("off: the gap above a column's minimum is a statistic DP-SGD "
                           "does not account for") if facts.private else
     "on: a column with a point mass at its minimum (>= 1% of values) generates it exactly")
+#: The pull towards each categorical attribute's value shares brings back
+#: values the generator dropped (dgkeras.marginals); on all three benchmark
+#: workloads it brought the attribute marginals to their floor and lowered the
+#: discriminative score, at some cost to per-series levels
+#: (docs/hyperparameters.rst). Under DP it is refused: the shares would reach
+#: the generator without noise.
+MARGINAL_RULE = AutoRule(
+    lambda facts: 1.0 if facts.categorical_attributes and not facts.private else 0.0,
+    lambda facts, value: (
+        "0: under differential privacy the value shares would reach the generator without "
+        "noise" if facts.private else "0: no categorical attribute" if not value else
+        "1.0: generated value shares of " + ", ".join(facts.categorical_attributes)
+        + " pulled towards the data's"))
 #: Without DP there is no noise to draw, and "auto" stays.
 NOISE_SOURCE_RULE = AutoRule(
     _noise_source, lambda facts, value: "TensorFlow Privacy where it imports, else dgkeras' "
@@ -288,7 +311,7 @@ PARAMETERS: Dict[str, Parameter] = {
     "generator_steps": Parameter(integer(), "training"),
     "ema_decay": Parameter(real(high=1.0, none=True, description="be None or lie in [0, 1)"),
                            "training"),
-    "marginal_weight": Parameter(real(), "training"),
+    "marginal_weight": Parameter(real(auto=True), "training", auto=MARGINAL_RULE),
     "steps_per_call": Parameter(integer(), "training"),
     "random_state": Parameter(seed(), "training"),
     "epsilon": Parameter(real(low_open=True, none=True, finite=True,
@@ -355,7 +378,8 @@ RULES: Tuple[Rule, ...] = (
          lambda p: f"packing={p['packing']} cannot be combined with {_DP}; use packing=1"),
     # The value frequencies would reach the generator without DP noise.
     Rule("no marginal term under DP",
-         lambda p: p["marginal_weight"] > 0 and trains_privately(p),
+         lambda p: not is_auto(p["marginal_weight"]) and p["marginal_weight"] > 0
+         and trains_privately(p),
          lambda p: f"marginal_weight={p['marginal_weight']!r} cannot be combined with {_DP}: "
                    "it uses the training data's value frequencies without noise; use "
                    "marginal_weight=0"),
@@ -433,11 +457,6 @@ def stored(params: Mapping[str, Any], drop: bool = False) -> Dict[str, Any]:
     if drop:
         return {k: v for k, v in params.items() if PARAMETERS[k].stored}
     return {k: (v if PARAMETERS[k].stored else None) for k, v in params.items()}
-
-
-def is_auto(value: Any) -> bool:
-    """Whether ``value`` is the string ``"auto"``."""
-    return isinstance(value, str) and value == AUTO
 
 
 def resolve(name: str, value: Any, facts: FitFacts) -> Any:

@@ -8,6 +8,7 @@ and files and pickles hold a :class:`~dgkeras.persistence.FittedModel`.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
 from typing import Any, Dict, Iterator, Mapping, Optional, Sequence, Union
@@ -22,12 +23,13 @@ from .fitting import (
     build_trainer,
     clean_training_data,
     encode_training_data,
+    fit_facts,
     fitted_model,
     resolve_settings,
     training_callbacks,
 )
 from .io import write_chunks
-from .params import FitFacts, check, fit_seed, predated, resolve, validate_params
+from .params import check, fit_seed, predated, resolve, validate_params
 from .persistence import FittedModel, load_model, pickle_state, save_model, unpickle_state
 from .sampling import SampleArrays, Sampler, check_chunk_size
 from .schema import Schema
@@ -121,13 +123,14 @@ class DGSynthesizer(BaseEstimator):
         ema_decay) * weights``; 0.98 averages about the last 50) rather than
         with their last weights, which keep circling. None (or 0) uses the
         last weights; see :doc:`hyperparameters`.
-    marginal_weight : float, default=0.0
+    marginal_weight : float or "auto", default="auto"
         Weight of a term in the generator's loss that pulls each categorical
         attribute's generated value shares towards the training frequencies
         (KL divergence over each step's generated batch), so that a rare
         value the generator has dropped comes back, which a critic's fading
         gradient does not do (see :mod:`dgkeras.marginals`). Not available
-        with DP: the frequencies are read without noise.
+        with DP: the frequencies are read without noise. "auto" is 1.0 for
+        data with a categorical attribute, 0 under DP.
     epsilon : float or None, default=None
         Privacy budget: turns on DP-SGD for the two critics (the only
         networks that read real data), with the noise multiplier computed
@@ -262,7 +265,7 @@ class DGSynthesizer(BaseEstimator):
         generator_steps: int = 1,
         packing: int = 1,
         ema_decay: Optional[float] = None,
-        marginal_weight: float = 0.0,
+        marginal_weight: "float | str" = "auto",
         epsilon: Optional[float] = None,
         delta: Optional[float] = None,
         l2_norm_clip: float = 1.0,
@@ -370,7 +373,7 @@ class DGSynthesizer(BaseEstimator):
         params = validate_params(self.get_params())
         schema = Schema.from_dict(schema)
         frame = clean_training_data(df, schema, params)
-        resolved = resolve_settings(params)
+        resolved = resolve_settings(params, schema)
         encoder, data = encode_training_data(frame, schema, resolved)
         trainer = build_trainer(resolved, encoder, data.n_series)
         initial_epoch, initial_history, callbacks = training_callbacks(
@@ -416,12 +419,13 @@ class DGSynthesizer(BaseEstimator):
             Default ``self.epochs``.
         random_state : int, optional
             Seed of this retraining.
-        marginal_weight : float, optional
+        marginal_weight : float or "auto", optional
             As the estimator's parameter, with the new rows' value shares;
             default ``self.marginal_weight``. Allowed for a model trained
-            with DP. A value the attribute generator dropped in the first
-            training gets no gradient from the critic and stays dropped
-            after a refit without it.
+            with DP, as the new rows are used without it: "auto" chooses as
+            for a fit without DP. A value the attribute generator dropped in
+            the first training gets no gradient from the critic and stays
+            dropped after a refit without the term.
 
         Returns
         -------
@@ -434,11 +438,14 @@ class DGSynthesizer(BaseEstimator):
         weight = self.marginal_weight if marginal_weight is None else marginal_weight
         check("epochs", epochs)
         check("marginal_weight", weight)
+        # The new rows are used without DP: "auto" is chosen as for a fit without it.
+        facts = dataclasses.replace(fit_facts(self.get_params(), self.schema_), private=False)
         self.attribute_history_ = refit_attribute_generator(self.model_, encoded, TrainingConfig(
             epochs=int(epochs), batch_size=self.batch_size, generator_lr=self.generator_lr,
             critic_lr=self.critic_lr, beta_1=self.beta_1, gp_weight=self.gp_weight,
-            critic_steps=resolve("critic_steps", self.critic_steps, FitFacts(private=False)),
-            marginal_weight=float(weight), seed=fit_seed(random_state)))
+            critic_steps=resolve("critic_steps", self.critic_steps, facts),
+            marginal_weight=float(resolve("marginal_weight", weight, facts)),
+            seed=fit_seed(random_state)))
         return self
 
     # -------------------------------------------------------------- sample

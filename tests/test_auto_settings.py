@@ -22,29 +22,49 @@ def test_a_parameter_takes_auto_exactly_when_its_row_has_a_rule():
 
 
 @pytest.mark.parametrize("private, expected", [
-    (False, {"critic_steps": 5, "snap_to_minimum": True, "dp_noise_source": AUTO}),
-    (True, {"critic_steps": 1, "snap_to_minimum": False}),
+    (False, {"critic_steps": 5, "snap_to_minimum": True, "dp_noise_source": AUTO,
+             "marginal_weight": 1.0}),
+    (True, {"critic_steps": 1, "snap_to_minimum": False, "marginal_weight": 0.0}),
 ])
 def test_rules_choose_by_privacy_and_leave_explicit_values(private, expected):
     params = DGSynthesizer().get_params()
-    resolved = resolve_all(params, FitFacts(private=private))
+    facts = FitFacts(private=private, categorical_attributes=("region",))
+    resolved = resolve_all(params, facts)
     assert {k: resolved[k] for k in expected} == expected
     if private:
         assert resolved["dp_noise_source"] in ("dgkeras", "tf-privacy")
-    explicit = {**params, "critic_steps": 3, "snap_to_minimum": False}
-    again = resolve_all(explicit, FitFacts(private=private))
+    explicit = {**params, "critic_steps": 3, "snap_to_minimum": False, "marginal_weight": 0.5}
+    again = resolve_all(explicit, facts)
     assert again["critic_steps"] == 3 and again["snap_to_minimum"] is False
+    assert again["marginal_weight"] == 0.5
     # Nothing but the "auto" values changes.
     assert {k: v for k, v in again.items() if k not in expected and k != "dp_noise_source"} \
         == {k: v for k, v in explicit.items() if k not in expected and k != "dp_noise_source"}
 
 
+def test_the_marginal_term_is_on_only_for_categorical_attributes_without_dp():
+    params = DGSynthesizer().get_params()
+    cases = {FitFacts(private=False, categorical_attributes=("a", "b")): 1.0,
+             FitFacts(private=False): 0.0,
+             FitFacts(private=True, categorical_attributes=("a",)): 0.0}
+    for facts, weight in cases.items():
+        resolved = resolve_all(params, facts)
+        assert resolved["marginal_weight"] == weight, facts
+    why = {facts: auto_choices(params, resolve_all(params, facts), facts)["marginal_weight"]
+           for facts in cases}
+    assert list(why.values()) == [
+        "1.0 (1.0: generated value shares of a, b pulled towards the data's)",
+        "0.0 (0: no categorical attribute)",
+        "0.0 (0: under differential privacy the value shares would reach the generator "
+        "without noise)"]
+
+
 def test_choices_name_only_what_was_auto_and_is_used():
     params = {**DGSynthesizer().get_params(), "critic_steps": 2}
-    facts = FitFacts(private=False)
+    facts = FitFacts(private=False, categorical_attributes=("region",))
     choices = auto_choices(params, resolve_all(params, facts), facts)
     # critic_steps was given; without DP the noise source is not used.
-    assert list(choices) == ["snap_to_minimum"]
+    assert list(choices) == ["snap_to_minimum", "marginal_weight"]
     assert choices["snap_to_minimum"].startswith("True (on: ")
 
 
@@ -66,6 +86,7 @@ def test_resolved_params_hold_every_stored_parameter_as_the_fit_used_it(fitted):
     # callbacks and a distribution strategy are objects, not data, and not stored.
     assert set(resolved) == set(given) - {"callbacks", "strategy"}
     assert resolved["critic_steps"] == 5 and resolved["snap_to_minimum"] is True
+    assert resolved["marginal_weight"] == 1.0  # region and premium are categorical
     assert resolved["dp_noise_source"] == AUTO  # no DP: nothing to choose
     assert resolved["attribute_units"] == (16, 16) and resolved["epochs"] == 2
 
@@ -93,6 +114,7 @@ def test_a_dp_fit_resolves_for_privacy():
     synth = _fit(noise_multiplier=1.0, batch_size=5, epochs=1)
     resolved = synth.resolved_params_
     assert resolved["critic_steps"] == 1 and resolved["snap_to_minimum"] is False
+    assert resolved["marginal_weight"] == 0.0  # "auto" is not refused under DP
     assert resolved["dp_noise_source"] == synth.dp_settings_.noise_source
     assert synth.dp_settings_.uses_per_step == 1  # the accountant saw one critic update
     assert not synth.encoder_.snap_to_minimum
@@ -105,9 +127,10 @@ def test_verbose_prints_the_choices_and_silent_does_not(capsys):
     err = capsys.readouterr().err
     assert "'auto' settings chosen" in err
     assert "critic_steps=5 (5 critic updates" in err and "snap_to_minimum=True (on" in err
+    assert "marginal_weight=1.0 (1.0: generated value shares of region, premium" in err
     assert "dp_noise_source" not in err
-    DGSynthesizer(**{**settings, "verbose": 1, "critic_steps": 2,
-                     "snap_to_minimum": False}).fit(df, schema)
+    DGSynthesizer(**{**settings, "verbose": 1, "critic_steps": 2, "snap_to_minimum": False,
+                     "marginal_weight": 0.0}).fit(df, schema)
     assert "'auto' settings chosen" not in capsys.readouterr().err  # nothing was "auto"
     DGSynthesizer(**settings).fit(df, schema)  # SMALL has verbose=0
     assert capsys.readouterr().err == ""

@@ -136,6 +136,7 @@ def _with_a_dropped_value(fits, marginal_weight=0.0):
 @pytest.mark.parametrize("fit_params, refit_weight, pulled", [
     (dict(), None, False),
     (dict(), 1.0, True),
+    (dict(), "auto", True),                    # region is categorical: 1.0
     (dict(marginal_weight=1.0), None, True),   # the estimator's weight by default
     (dict(marginal_weight=1.0), 0.0, False),
 ])
@@ -169,13 +170,17 @@ def test_refit_attributes_restores_the_shares_only_with_the_term(one_step_fits, 
         assert shares["e"] == 0.0
 
 
-def test_refit_attributes_allows_the_term_for_a_model_trained_with_dp(one_step_fits):
-    # The refit rows are used without DP, so their shares may be used too.
+@pytest.mark.parametrize("estimator_weight, refit_weight", [(0.0, 1.0), ("auto", None)])
+def test_refit_attributes_allows_the_term_for_a_model_trained_with_dp(one_step_fits,
+                                                                      estimator_weight,
+                                                                      refit_weight):
+    # The refit rows are used without DP, so their shares may be used too, and
+    # "auto" chooses as for a fit without DP.
     synth, bias, e = _with_a_dropped_value(one_step_fits)
     df, _ = attribute_frame()
-    synth.set_params(epsilon=1.0)
+    synth.set_params(epsilon=1.0, marginal_weight=estimator_weight)
     before = bias.numpy()[e]
-    synth.refit_attributes(df, epochs=1, random_state=0, marginal_weight=1.0)
+    synth.refit_attributes(df, epochs=1, random_state=0, marginal_weight=refit_weight)
     assert bias.numpy()[e] - before == pytest.approx(1e-3, rel=0.05)
 
 
@@ -183,5 +188,6 @@ def test_refit_attributes_allows_the_term_for_a_model_trained_with_dp(one_step_f
 def test_refit_attributes_refuses_a_bad_marginal_weight(one_step_fits, weight):
     synth = pickle.loads(one_step_fits[0.0])
     df, _ = attribute_frame()
-    with pytest.raises(ValueError, match=r"marginal_weight must be a non-negative number, got"):
+    with pytest.raises(ValueError,
+                       match=r"marginal_weight must be a non-negative number or 'auto', got"):
         synth.refit_attributes(df, epochs=1, marginal_weight=weight)

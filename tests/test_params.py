@@ -38,7 +38,7 @@ BAD_VALUES = {
     "generator_steps": (0, "generator_steps must be a positive integer"),
     "packing": (0, "packing must be a positive integer"),
     "ema_decay": (1.0, r"ema_decay must be None or lie in \[0, 1\)"),
-    "marginal_weight": (-0.5, "marginal_weight must be a non-negative number"),
+    "marginal_weight": (-0.5, "marginal_weight must be a non-negative number or 'auto'"),
     "epsilon": (float("inf"), "epsilon must be a positive finite number"),
     "delta": (0.0, "delta must be None or a positive number"),
     "l2_norm_clip": (0.0, "l2_norm_clip must be a positive number"),

@@ -147,8 +147,10 @@ def test_sklearn_conventions():
     (dict(ema_decay=1.0), r"ema_decay must be None or lie in \[0, 1\), got 1.0"),
     (dict(ema_decay=-0.1), r"ema_decay must be None or lie in \[0, 1\), got -0.1"),
     (dict(ema_decay="0.9"), r"ema_decay must be None or lie in \[0, 1\), got '0.9'"),
-    (dict(marginal_weight=-1.0), "marginal_weight must be a non-negative number, got -1.0"),
-    (dict(marginal_weight=float("nan")), "marginal_weight must be a non-negative number, got nan"),
+    (dict(marginal_weight=-1.0),
+     "marginal_weight must be a non-negative number or 'auto', got -1.0"),
+    (dict(marginal_weight=float("nan")),
+     "marginal_weight must be a non-negative number or 'auto', got nan"),
     (dict(gp_weight="10"), "gp_weight must be a non-negative number, got '10'"),
 ])
 def test_bad_hyperparameters(kwargs, message):
