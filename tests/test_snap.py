@@ -69,7 +69,7 @@ SCHEMA = Schema("id", "t", {"kind": "categorical"}, {"loss": "continuous",
 def test_auto_is_on_without_dp_and_an_explicit_value_wins(given, private, expected):
     params = validate_params({**DGSynthesizer(snap_to_minimum=given).get_params(),
                               **({"epsilon": 1.0} if private else {})})
-    encoder, _ = encode_training_data(_frame(), SCHEMA, resolve_settings(params))
+    encoder, _ = encode_training_data(_frame(), SCHEMA, resolve_settings(params, SCHEMA))
     loss, volume = encoder.continuous_features
     assert encoder.snap_to_minimum is expected
     assert (loss.snap_below > 0) is expected and volume.snap_below == 0.0
