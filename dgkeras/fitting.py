@@ -37,7 +37,7 @@ from .params import (
 )
 from .persistence import FittedModel
 from .privacy import resolve_dp_settings
-from .schema import Schema
+from .schema import CATEGORICAL, Schema
 from .training import Trainer, TrainingConfig
 
 
@@ -63,7 +63,7 @@ def clean_training_data(df: pd.DataFrame, schema: Schema,
 
 def fit_facts(params: Mapping[str, Any], schema: Schema) -> FitFacts:
     """What the ``"auto"`` rules read about a fit of ``schema`` with ``params``."""
-    categorical = tuple(c for c, kind in schema.attributes.items() if kind == "categorical")
+    categorical = tuple(c for c, kind in schema.attributes.items() if kind == CATEGORICAL)
     return FitFacts(private=trains_privately(params), categorical_attributes=categorical)
 
 

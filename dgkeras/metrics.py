@@ -364,6 +364,7 @@ def fidelity_with_floor(real: pd.DataFrame, synth: pd.DataFrame, schema: Schema,
         ``{"synthetic": figures, "real_vs_real": figures}``.
     """
     first, second = split_series(real, schema, random_state=random_state)
+    with_sdmetrics = sdmetrics_installed()
     out = {}
     for name, (reference, other) in (("synthetic", (real, synth)),
                                      ("real_vs_real", (first, second))):
@@ -376,7 +377,7 @@ def fidelity_with_floor(real: pd.DataFrame, synth: pd.DataFrame, schema: Schema,
                                                                random_state=random_state)
             except DataError:  # no series long enough to forecast: no figure, not no report
                 figures["predictive_score"] = float("nan")
-        if sdmetrics_installed():
+        if with_sdmetrics:
             figures["sdmetrics"] = sdmetrics_scores(reference, other, schema)
         out[name] = figures
     return out
