@@ -37,7 +37,9 @@ from .params import (
 )
 from .persistence import FittedModel
 from .privacy import resolve_dp_settings
+from .sampling import Request, Sampler
 from .schema import CATEGORICAL, Schema
+from .selection import GeneratorScore
 from .training import Trainer, TrainingConfig
 
 
@@ -146,6 +148,24 @@ def build_trainer(params: Mapping[str, Any], encoder: Encoder, n_series: int) ->
         model = DoppelGANger(config)
     return Trainer(model, TrainingConfig(**training, critic_steps=critic_steps, seed=seed, dp=dp),
                    n_series=n_series, strategy=strategy)
+
+
+def generator_score(params: Mapping[str, Any], encoder: Encoder, data: EncodedData,
+                    trainer: Trainer) -> Optional[GeneratorScore]:
+    """The score the trainer keeps the best generator by, or None without
+    ``keep_best_every``.
+
+    ``params`` are resolved (:func:`resolve_settings`). The generator is
+    called as :meth:`DGSynthesizer.sample` calls it.
+    """
+    if params["keep_best_every"] is None:
+        return None
+    sampler = Sampler(encoder, trainer.model, params["strategy"])
+
+    def generate(n: int, seed: int) -> tuple:
+        return sampler.generate(Request(n, None, None, None, seed))
+
+    return GeneratorScore(encoder, _arrays(data), generate, seed=trainer.config.seed)
 
 
 def training_callbacks(params: Mapping[str, Any], raw_params: Mapping[str, Any],

@@ -95,7 +95,23 @@ def _lag1(values: np.ndarray) -> np.ndarray:
         return np.where(energy > 0, products / np.where(energy > 0, energy, 1.0), 0.0)
 
 
-def _continuous_summary(values: np.ndarray, name: str) -> Dict[str, np.ndarray]:
+def continuous_summary(values: np.ndarray, name: str) -> Dict[str, np.ndarray]:
+    """Per-series summary statistics of one continuous feature.
+
+    Parameters
+    ----------
+    values : ndarray, shape (n, T)
+        One row per series, NaN after the series' end.
+    name : str
+        The feature's name, which starts each statistic's name.
+
+    Returns
+    -------
+    dict of str to ndarray, shape (n,)
+        ``"<name> mean"``, ``std``, ``min``, ``max``, ``first``, ``last``,
+        ``lag-1 autocorrelation``, ``mean absolute change`` and the
+        :data:`QUANTILES`.
+    """
     lengths = (~np.isnan(values)).sum(axis=1)
     last = values[np.arange(len(values)), np.maximum(lengths - 1, 0)]
     out = {f"{name} mean": np.nanmean(values, axis=1),
@@ -163,7 +179,7 @@ def series_summaries(df: pd.DataFrame, schema: Schema,
             table.update(_category_shares(df, schema, column, categories[column],
                                           series, table["length"]))
         else:
-            table.update(_continuous_summary(padded_values(df, schema, column), column))
+            table.update(continuous_summary(padded_values(df, schema, column), column))
     return pd.DataFrame(table)
 
 

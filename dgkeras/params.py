@@ -38,6 +38,9 @@ LONG_SERIES = ("error", "truncate", "split")
 NOISE_SOURCES = ("auto", "dgkeras", "tf-privacy")
 AUTO = "auto"
 
+#: Epochs between scorings of the generator for ``keep_best_every="auto"``.
+KEEP_BEST_EVERY = 10
+
 #: The parts of a fit, in the order a fit uses them.
 GROUPS = ("data", "encoder", "network", "training", "dp", "run")
 
@@ -268,6 +271,15 @@ MARGINAL_RULE = AutoRule(
         "noise" if facts.private else "0: no categorical attribute" if not value else
         "1.0: generated value shares of " + ", ".join(facts.categorical_attributes)
         + " pulled towards the data's"))
+#: Scoring the generator reads the training series outside DP-SGD's
+#: accounting, so it is off under DP.
+KEEP_BEST_RULE = AutoRule(
+    lambda facts: None if facts.private else KEEP_BEST_EVERY,
+    lambda facts, value: (
+        "None: under differential privacy the score would read the training series outside "
+        "the accounting" if facts.private else
+        f"{value}: the generator is scored against training series every {value} epochs and "
+        "the best kept"))
 #: Without DP there is no noise to draw, and "auto" stays.
 NOISE_SOURCE_RULE = AutoRule(
     _noise_source, lambda facts, value: "TensorFlow Privacy where it imports, else dgkeras' "
@@ -312,6 +324,7 @@ PARAMETERS: Dict[str, Parameter] = {
     "ema_decay": Parameter(real(high=1.0, none=True, description="be None or lie in [0, 1)"),
                            "training"),
     "marginal_weight": Parameter(real(auto=True), "training", auto=MARGINAL_RULE),
+    "keep_best_every": Parameter(integer(none=True, auto=True), "training", auto=KEEP_BEST_RULE),
     "steps_per_call": Parameter(integer(), "training"),
     "random_state": Parameter(seed(), "training"),
     "epsilon": Parameter(real(low_open=True, none=True, finite=True,
@@ -383,6 +396,12 @@ RULES: Tuple[Rule, ...] = (
          lambda p: f"marginal_weight={p['marginal_weight']!r} cannot be combined with {_DP}: "
                    "it uses the training data's value frequencies without noise; use "
                    "marginal_weight=0"),
+    # The score compares generated series with training series outside DP-SGD.
+    Rule("no generator selection under DP",
+         lambda p: is_integer(p["keep_best_every"]) and trains_privately(p),
+         lambda p: f"keep_best_every={p['keep_best_every']!r} cannot be combined with {_DP}: "
+                   "scoring the generator reads the training series outside the privacy "
+                   "accounting; use keep_best_every=None"),
 )
 
 

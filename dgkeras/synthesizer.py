@@ -25,6 +25,7 @@ from .fitting import (
     encode_training_data,
     fit_facts,
     fitted_model,
+    generator_score,
     resolve_settings,
     training_callbacks,
 )
@@ -131,6 +132,16 @@ class DGSynthesizer(BaseEstimator):
         gradient does not do (see :mod:`dgkeras.marginals`). Not available
         with DP: the frequencies are read without noise. "auto" is 1.0 for
         data with a categorical attribute, 0 under DP.
+    keep_best_every : int, "auto" or None, default=None
+        Score the generator every this many epochs and after the last, and
+        end the fit with the weights of its best score rather than the last
+        ones. The score (:mod:`dgkeras.selection`, lower is better) compares
+        up to 1,000 series generated from fixed noise with as many training
+        series: the distributions over series of each feature's summary
+        statistics, of the attributes and of the lengths. It appears in
+        ``history_["selection_score"]``. Not available with DP: the score
+        reads the training series outside the privacy accounting. "auto" is
+        10, and None under DP.
     epsilon : float or None, default=None
         Privacy budget: turns on DP-SGD for the two critics (the only
         networks that read real data), with the noise multiplier computed
@@ -266,6 +277,7 @@ class DGSynthesizer(BaseEstimator):
         packing: int = 1,
         ema_decay: Optional[float] = None,
         marginal_weight: "float | str" = "auto",
+        keep_best_every: "int | str | None" = None,
         epsilon: Optional[float] = None,
         delta: Optional[float] = None,
         l2_norm_clip: float = 1.0,
@@ -312,6 +324,7 @@ class DGSynthesizer(BaseEstimator):
         self.packing = packing
         self.ema_decay = ema_decay
         self.marginal_weight = marginal_weight
+        self.keep_best_every = keep_best_every
         self.epsilon = epsilon
         self.delta = delta
         self.l2_norm_clip = l2_norm_clip
@@ -382,7 +395,8 @@ class DGSynthesizer(BaseEstimator):
         try:
             trainer.fit(data.attributes, data.minmax, data.features, callbacks=callbacks,
                         initial_epoch=initial_epoch, initial_history=initial_history,
-                        stop_requested=lambda: self.stop_training)
+                        stop_requested=lambda: self.stop_training,
+                        score=generator_score(resolved, encoder, data, trainer))
         except (KeyboardInterrupt, TrainingDivergedError):
             # Keep what the finished epochs learned: the trainer has restored
             # their weights, so the model samples finite values.

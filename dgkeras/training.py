@@ -13,9 +13,10 @@ Poisson batches) with it; the train step reads the same either way.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import dataclass
-from typing import Callable, Dict, List, Optional, Tuple
+from typing import Callable, Dict, Iterator, List, Optional, Tuple
 
 import numpy as np
 import pandas as pd
@@ -33,6 +34,9 @@ from .optimizers import FusedAdam
 from .privacy import DPSGD, DPSettings
 
 HISTORY_COLUMNS = ["critic_loss", "aux_critic_loss", "generator_loss", "seconds"]
+#: The history column of the generator's score with ``keep_best_every``
+#: (NaN in the epochs not scored).
+SCORE_COLUMN = "selection_score"
 #: Seeds per step of the stateless noise: (seed, step * DRAWS_PER_STEP + draw).
 DRAWS_PER_STEP = 1024
 #: The generator's noise inputs (attribute, min/max, feature) take draws
@@ -72,6 +76,7 @@ class TrainingConfig:
     steps_per_call: int = 1
     ema_decay: Optional[float] = None
     marginal_weight: float = 0.0
+    keep_best_every: Optional[int] = None
 
 
 _LossScaleOptimizer = tf.keras.mixed_precision.LossScaleOptimizer
@@ -258,6 +263,69 @@ class WeightAverage(tf.Module):
         for average, source in zip(self.averages, self._sources):
             source.assign(average)
 
+    @contextlib.contextmanager
+    def applied(self) -> Iterator[None]:
+        """The averages in the variables for the ``with`` block, then the
+        variables' own values back."""
+        current = [v.numpy() for v in self._sources]
+        self.apply()
+        try:
+            yield
+        finally:
+            for value, source in zip(current, self._sources):
+                source.assign(value)
+
+
+class BestWeights(tf.Module):
+    """The values a list of variables had when they last scored best (lowest).
+
+    Kept as variables, like :class:`WeightAverage`, so a training checkpoint
+    saves them with the best score and its epoch, and a resumed fit goes on
+    comparing with them.
+
+    Parameters
+    ----------
+    variables : list of tf.Variable
+        The variables to copy (the generators' weights).
+    """
+
+    def __init__(self, variables: List[tf.Variable]) -> None:
+        super().__init__(name="best_weights")
+        self._sources = list(variables)
+        self.copies = [tf.Variable(tf.zeros(v.shape, v.dtype), trainable=False)
+                       for v in self._sources]
+        self.score = tf.Variable(np.inf, dtype=tf.float64, trainable=False)
+        self.epoch = tf.Variable(-1, dtype=tf.int64, trainable=False)
+
+    def consider(self, score: float, epoch: int) -> bool:
+        """Copy the variables if ``score`` is finite and lower than the best so far.
+
+        Returns
+        -------
+        bool
+            Whether they were copied.
+        """
+        if not np.isfinite(score) or score >= float(self.score.numpy()):
+            return False
+        for copy, source in zip(self.copies, self._sources):
+            copy.assign(source)
+        self.score.assign(score)
+        self.epoch.assign(epoch)
+        return True
+
+    @property
+    def best_epoch(self) -> Optional[int]:
+        """The epoch (from 0) of the copied values; None before any copy."""
+        epoch = int(self.epoch.numpy())
+        return epoch if epoch >= 0 else None
+
+    def apply(self) -> None:
+        """Copy the best values into the variables (nothing before the first copy)."""
+        if self.best_epoch is None:
+            return
+        for copy, source in zip(self.copies, self._sources):
+            source.assign(copy)
+
 
 class Trainer:
     """Optimisers and the compiled train step for one :class:`DoppelGANger`.
@@ -282,6 +350,11 @@ class Trainer:
     With ``config.ema_decay`` a :class:`WeightAverage` follows the
     generators' weights after every epoch, and the generators end training
     with it.
+
+    With ``config.keep_best_every`` = k, the ``score`` given to :meth:`fit`
+    is called every k epochs and after the last (with the weight average in
+    place, if any), and :class:`BestWeights` keeps the generators' weights
+    of the lowest score; the generators end training with them.
 
     With ``config.marginal_weight`` w > 0 the generator's loss (and the
     ``generator_loss`` reported) adds w times the divergence of the
@@ -325,10 +398,13 @@ class Trainer:
                 self.aux_critic_optimizer.build(self.aux_critic_variables)
             self.generator_average = (WeightAverage(self.generator_variables, config.ema_decay)
                                       if config.ema_decay is not None else None)
+            self.best_generator = (BestWeights(self.generator_variables)
+                                   if config.keep_best_every is not None else None)
         self.good_weights = LastGoodWeights(model)
         self.sgd = (DPSGD(config.dp, n_series, config.epochs) if config.dp is not None
                     else MeanGradients(n_series, self.batch_size))
         self._frequencies: Optional[tf.Tensor] = None
+        self._score: Optional[Callable[[], float]] = None
         self._history_rows: List[Dict[str, float]] = []
         # Replaced during fit by the check of a deferred Ctrl-C (see dgkeras.interrupts).
         self._raise_if_interrupted: Callable[[], None] = lambda: None
@@ -548,7 +624,8 @@ class Trainer:
     def fit(self, attributes: np.ndarray, minmax: np.ndarray, records: np.ndarray,
             callbacks: Optional[CallbackList] = None, initial_epoch: int = 0,
             initial_history: Optional[pd.DataFrame] = None,
-            stop_requested: Callable[[], bool] = lambda: False) -> pd.DataFrame:
+            stop_requested: Callable[[], bool] = lambda: False,
+            score: Optional[Callable[[], float]] = None) -> pd.DataFrame:
         """Train up to ``config.epochs`` epochs and return the per-epoch history.
 
         Parameters
@@ -563,20 +640,24 @@ class Trainer:
             Their history.
         stop_requested : callable
             Checked after every epoch; True ends training there.
+        score : callable, optional
+            The generators' current score, lower is better (see
+            :class:`dgkeras.selection.GeneratorScore`); needed with
+            ``config.keep_best_every``.
 
         Returns
         -------
         pandas.DataFrame
             One row per epoch: mean ``critic_loss``, ``aux_critic_loss``,
-            ``generator_loss`` over the epoch's steps and ``seconds``. The
-            same table, up to the last finished epoch, stays in
+            ``generator_loss`` over the epoch's steps, ``seconds`` (and the
+            ``selection_score``, see :attr:`history_columns`). It stays in
             ``self.history`` when training stops early.
 
         Notes
         -----
-        With ``config.ema_decay`` the generators end (on every way out,
-        including the errors below) with their weights averaged over the
-        finished epochs; the critics keep their last weights.
+        On every way out, including the errors below, the generators end
+        with their average weights (``ema_decay``) or best scored ones
+        (``keep_best_every``); the critics keep their last weights.
 
         Raises
         ------
@@ -587,6 +668,9 @@ class Trainer:
             Re-raised after restoring the weights of the last finished epoch.
         """
         callbacks = callbacks if callbacks is not None else CallbackList([])
+        if self.best_generator is not None and score is None:
+            raise ValueError("keep_best_every needs the score of the generators")
+        self._score = score
         self._data = [tf.constant(a) for a in (attributes, minmax, records)]
         self._frequencies = (frequency_target(attributes, self.model.config.attribute_outputs)
                              if self.config.marginal_weight else None)
@@ -601,7 +685,13 @@ class Trainer:
     @property
     def history(self) -> pd.DataFrame:
         """One row per finished epoch: the mean losses over its steps and its ``seconds``."""
-        return pd.DataFrame(self._history_rows, columns=HISTORY_COLUMNS)
+        return pd.DataFrame(self._history_rows, columns=self.history_columns)
+
+    @property
+    def history_columns(self) -> List[str]:
+        """The columns of :attr:`history`: with ``config.keep_best_every`` also the
+        ``selection_score``, NaN in the epochs not scored."""
+        return HISTORY_COLUMNS + ([SCORE_COLUMN] if self.best_generator is not None else [])
 
     def _epochs(self, batches, initial_epoch: int, callbacks: CallbackList,
                 stop_requested: Callable[[], bool]) -> pd.DataFrame:
@@ -614,6 +704,8 @@ class Trainer:
                 self._check_health(epoch, logs)
                 if self.generator_average is not None:
                     self.generator_average.update()
+                if self.best_generator is not None:
+                    logs[SCORE_COLUMN] = self._consider_generator(epoch)
                 self._history_rows.append(logs)
                 callbacks.on_epoch_end(epoch, logs)
                 self._raise_if_interrupted()
@@ -625,15 +717,32 @@ class Trainer:
             raise
         finally:
             # On every way out (done, stopped, interrupted, diverged) the
-            # generators sample with the average of the finished epochs.
+            # generators sample with the average of the finished epochs, or
+            # with the best scored weights.
             if self.generator_average is not None:
                 self.generator_average.apply()
+            if self.best_generator is not None:
+                self.best_generator.apply()
             callbacks.on_train_end()
         return self.history
 
+    def _consider_generator(self, epoch: int) -> float:
+        """Score the generators every ``keep_best_every`` epochs and after the
+        last, keeping their weights if best; NaN in the other epochs."""
+        every = self.config.keep_best_every
+        if (epoch + 1) % every and epoch + 1 != self.config.epochs:
+            return float("nan")
+        averaged = (self.generator_average.applied() if self.generator_average is not None
+                    else contextlib.nullcontext())
+        with averaged:
+            score = float(self._score())
+            self.best_generator.consider(score, epoch)
+        return score
+
     def checkpoint(self) -> tf.train.Checkpoint:
-        """Everything training changes: the networks, the optimizers and the
-        generators' weight average (with ``ema_decay``).
+        """Everything training changes: the networks, the optimizers, the
+        generators' weight average (with ``ema_decay``) and their best
+        weights (with ``keep_best_every``).
 
         The noise needs no state: it is drawn from (seed, step, draw).
         """
@@ -643,6 +752,8 @@ class Trainer:
             state["aux_critic_optimizer"] = self.aux_critic_optimizer
         if self.generator_average is not None:
             state["generator_average"] = self.generator_average
+        if self.best_generator is not None:
+            state["best_generator"] = self.best_generator
         return tf.train.Checkpoint(**state, **self.model.networks)
 
     def _check_health(self, epoch: int, logs: Dict[str, float]) -> None:

@@ -39,6 +39,7 @@ BAD_VALUES = {
     "packing": (0, "packing must be a positive integer"),
     "ema_decay": (1.0, r"ema_decay must be None or lie in \[0, 1\)"),
     "marginal_weight": (-0.5, "marginal_weight must be a non-negative number or 'auto'"),
+    "keep_best_every": (0, "keep_best_every must be a positive integer or 'auto' or None"),
     "epsilon": (float("inf"), "epsilon must be a positive finite number"),
     "delta": (0.0, "delta must be None or a positive number"),
     "l2_norm_clip": (0.0, "l2_norm_clip must be a positive number"),
@@ -92,12 +93,13 @@ def test_each_parameter_refuses_a_bad_value_by_name(name):
     (dict(epsilon=1.0, mixed_precision=True), "mixed_precision=True cannot be combined"),
     (dict(noise_multiplier=1.0, packing=2), "packing=2 cannot be combined"),
     (dict(epsilon=1.0, marginal_weight=0.5), "marginal_weight=0.5 cannot be combined"),
+    (dict(noise_multiplier=1.0, keep_best_every=10), "keep_best_every=10 cannot be combined"),
 ])
 def test_each_rule_refuses_its_combination(settings, message):
     params = DGSynthesizer(**settings).get_params()
     with pytest.raises(DataError, match=message):
         validate_params(params)
-    assert len(RULES) == 4
+    assert len(RULES) == 5
 
 
 def test_fit_refuses_bad_parameters_before_reading_the_data():

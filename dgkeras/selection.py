@@ -1,0 +1,177 @@
+"""Which generator a fit keeps: a cheap score of generated series against real ones.
+
+A GAN's generator does not settle as training goes on; the quality of its
+output wanders from epoch to epoch, so the weights of the last epoch are one
+draw from that path. With ``keep_best_every=k`` the fit scores the generator
+every k epochs (and after the last) and ends with the weights that scored
+best. :class:`GeneratorScore` is that score: it generates a fixed number of
+series from fixed noise, decodes them as :meth:`DGSynthesizer.sample_arrays`
+would, and compares them with a fixed random set of the training series
+(:func:`selection_distances`).
+
+The comparison is built from what tells real from synthetic series in
+:func:`dgkeras.model_scores.discriminative_score`, without fitting a
+classifier: the distribution over series of each per-series summary
+statistic of each continuous feature (mean, spread, extremes, first and last
+record, quantiles, lag-1 autocorrelation, mean absolute change), of each
+attribute, of the series lengths and of each categorical feature's values.
+Each is a distance in [0, 1] (Kolmogorov-Smirnov for numbers, total
+variation for categories) and the score is their mean, so no column's units
+weigh more than another's.
+
+NumPy and pandas only; no TensorFlow here. The generator is reached through
+the ``generate`` callable the fit passes in.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Dict, NamedTuple, Tuple
+
+import numpy as np
+import pandas as pd
+
+from .encoding import Encoder
+from .model_scores import continuous_summary
+from .outputs import lengths_from_flags
+
+#: Series generated, and training series compared with, at each scoring. With
+#: fixed noise the score's changes from one scoring to the next come from the
+#: generator; 1,000 series keep a scoring of the MBA data at a fraction of a
+#: second.
+SCORE_SERIES = 1000
+#: Seed offset of the scoring noise, so that it differs from the training noise.
+_SCORE_STREAM = 11
+
+
+class DecodedSeries(NamedTuple):
+    """Series as one attribute row and one padded array row each.
+
+    Attributes
+    ----------
+    attributes : pandas.DataFrame
+        One row per series.
+    features : dict of str to ndarray, shape (n, T)
+        Continuous features as floats with NaN after each series' end,
+        categorical ones as object arrays with None after it.
+    lengths : ndarray of int, shape (n,)
+    """
+
+    attributes: pd.DataFrame
+    features: Dict[str, np.ndarray]
+    lengths: np.ndarray
+
+
+def ks_distance(real: np.ndarray, synth: np.ndarray) -> float:
+    """Two-sample Kolmogorov-Smirnov statistic: the largest gap between the
+    empirical CDFs, in [0, 1]. NaN values are left out; 0 when both sets are
+    empty and 1 when one of them is."""
+    real = np.sort(real[~np.isnan(real)])
+    synth = np.sort(synth[~np.isnan(synth)])
+    if len(real) == 0 or len(synth) == 0:
+        return float(len(real) != len(synth))
+    points = np.concatenate([real, synth])
+    gaps = (np.searchsorted(real, points, side="right") / len(real)
+            - np.searchsorted(synth, points, side="right") / len(synth))
+    return float(np.abs(gaps).max())
+
+
+def total_variation(real: np.ndarray, synth: np.ndarray) -> float:
+    """Total variation distance between the value shares of two sets of
+    categories, in [0, 1]. Missing values (None, NaN) are left out."""
+    p = pd.Series(real).value_counts(normalize=True)
+    q = pd.Series(synth).value_counts(normalize=True)
+    if p.empty or q.empty:
+        return float(p.empty != q.empty)
+    p, q = p.align(q, fill_value=0.0)
+    return float(0.5 * np.abs(p - q).sum())
+
+
+def _is_number(values: np.ndarray) -> bool:
+    return np.issubdtype(values.dtype, np.number) and not np.issubdtype(values.dtype, np.bool_)
+
+
+def selection_distances(real: DecodedSeries, synth: DecodedSeries) -> Dict[str, float]:
+    """The distance of ``synth`` from ``real`` in each distribution the score compares.
+
+    Parameters
+    ----------
+    real, synth : DecodedSeries
+        The same columns in both.
+
+    Returns
+    -------
+    dict of str to float
+        Per attribute, per summary statistic of each continuous feature
+        (``"<feature> <statistic>"``, as :func:`dgkeras.model_scores.series_summaries`
+        names them), per categorical feature and ``"length"``; each in
+        [0, 1], 0 for identical distributions.
+    """
+    out: Dict[str, float] = {}
+    for column in real.attributes.columns:
+        a, b = real.attributes[column].to_numpy(), synth.attributes[column].to_numpy()
+        out[column] = (ks_distance(a.astype(float), b.astype(float)) if _is_number(a)
+                       else total_variation(a, b))
+    for name, values in real.features.items():
+        if _is_number(values):
+            with np.errstate(all="ignore"):  # all-NaN rows past a series' end are expected
+                real_stats = continuous_summary(values.astype(float), name)
+                synth_stats = continuous_summary(synth.features[name].astype(float), name)
+            for statistic, column in real_stats.items():
+                out[statistic] = ks_distance(column, synth_stats[statistic])
+        else:
+            out[name] = total_variation(values.ravel(), synth.features[name].ravel())
+    if real.lengths.min() != real.lengths.max():
+        out["length"] = ks_distance(real.lengths.astype(float), synth.lengths.astype(float))
+    return out
+
+
+def selection_score(real: DecodedSeries, synth: DecodedSeries) -> float:
+    """The mean of :func:`selection_distances`: 0 for identical distributions, at most 1."""
+    return float(np.mean(list(selection_distances(real, synth).values())))
+
+
+class GeneratorScore:
+    """The score of the generator as it is now, against a fixed set of training series.
+
+    Parameters
+    ----------
+    encoder : Encoder
+        The fit's encoder, for decoding.
+    arrays : tuple of ndarray
+        The encoded training series: attributes, min/max and records, as
+        the networks take them.
+    generate : callable
+        ``generate(n, seed)`` returns the generator's raw outputs
+        (attributes, min/max, records) for ``n`` series drawn from the noise
+        of ``seed``.
+    seed : int
+        The fit's seed: it picks the training series compared with and the
+        noise, the same at every scoring.
+    n_series : int
+        Series generated and compared with (at most the training series).
+    """
+
+    def __init__(self, encoder: Encoder, arrays: Tuple[np.ndarray, np.ndarray, np.ndarray],
+                 generate: Callable[[int, int], tuple], seed: int,
+                 n_series: int = SCORE_SERIES) -> None:
+        self.encoder = encoder
+        self.generate = generate
+        total = len(arrays[0])
+        self.n_series = min(n_series, total)
+        rng = np.random.default_rng([seed, _SCORE_STREAM])
+        rows = np.sort(rng.choice(total, self.n_series, replace=False))
+        self.noise_seed = int(rng.integers(0, 2**31 - 1))
+        self.real = self.decode(tuple(a[rows] for a in arrays))
+
+    def decode(self, arrays: tuple) -> DecodedSeries:
+        """Encoded series (real or generated) as :class:`DecodedSeries`."""
+        attributes, minmax, records = arrays
+        lengths = lengths_from_flags(records, self.encoder.max_len_)
+        table, features = self.encoder.inverse_transform_arrays(attributes, minmax, records,
+                                                                 lengths)
+        return DecodedSeries(table, features, lengths)
+
+    def __call__(self) -> float:
+        """The generator's :func:`selection_score` now; lower is better."""
+        return selection_score(self.real, self.decode(self.generate(self.n_series,
+                                                                    self.noise_seed)))
