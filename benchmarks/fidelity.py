@@ -208,6 +208,10 @@ def run_dgkeras(df, schema, seed, **params):
     start = time.perf_counter()
     synth.fit(df, schema)
     seconds = time.perf_counter() - start
+    if "selection_score" in synth.history_:
+        scores = synth.history_["selection_score"]
+        print(f"  kept the generator of epoch {scores.idxmin() + 1} of {len(scores)} "
+              f"(selection score {scores.min():.4f}, last {scores.iloc[-1]:.4f})", flush=True)
     return synth.sample(df[schema.id_column].nunique(), random_state=seed), seconds
 
 

@@ -4,10 +4,12 @@ A callback is any object with some of the Keras callback methods
 ``on_train_begin(logs)``, ``on_epoch_end(epoch, logs)`` and
 ``on_train_end(logs)``; ``tf.keras.callbacks.Callback`` subclasses qualify.
 ``logs`` holds the epoch's mean ``critic_loss``, ``aux_critic_loss``,
-``generator_loss`` and its ``seconds``. Before training, a callback's
-``set_model`` (if any) receives the :class:`~dgkeras.DGSynthesizer`; setting
-its ``stop_training`` attribute to True ends the fit after that epoch, as in
-Keras.
+``generator_loss`` and its ``seconds`` (and with ``keep_best_every`` its
+``selection_score``, NaN in the epochs not scored); ``on_train_end`` is told
+the kept generator's ``best_epoch`` (from 1) and ``best_score``, if any.
+Before training, a callback's ``set_model`` (if any) receives the
+:class:`~dgkeras.DGSynthesizer`; setting its ``stop_training`` attribute to
+True ends the fit after that epoch, as in Keras.
 """
 
 from __future__ import annotations
@@ -74,6 +76,13 @@ class ProgressBar:
         self.stream.flush()
         self.last_draw = now
 
+    def on_train_end(self, logs: Optional[Dict[str, float]] = None) -> None:
+        """Say which epoch's generator the fit kept, if it kept the best."""
+        if logs and "best_epoch" in logs:
+            self.stream.write(f"kept the generator of {self.unit} {logs['best_epoch']}/"
+                              f"{self.epochs} (selection score {logs['best_score']:.4f})\n")
+            self.stream.flush()
+
     def line(self, done: int, logs: Dict[str, float], now: float) -> str:
         """The text of the bar after ``done`` epochs."""
         fraction = done / self.epochs
@@ -82,7 +91,9 @@ class ProgressBar:
         elapsed = now - self.start
         run = done - self.initial_epoch
         remaining = elapsed / run * (self.epochs - done) if run else float("nan")
-        losses = "".join(f"  {k} {v:.4f}" for k, v in logs.items() if k != "seconds")
+        # An epoch not scored has a NaN selection_score: nothing to show.
+        losses = "".join(f"  {k} {v:.4f}" for k, v in logs.items()
+                         if k != "seconds" and not (k == "selection_score" and v != v))
         return (f"{self.unit} {done}/{self.epochs} [{bar[:BAR_WIDTH]}] {elapsed:.0f}s "
                 f"eta {_clock(remaining)}{losses}")
 
@@ -126,7 +137,8 @@ class TensorBoardLogger:
         """Write the epoch's losses and duration at step ``epoch + 1``."""
         with self.writer.as_default():
             for name, value in logs.items():
-                self._tf.summary.scalar(name, value, step=epoch + 1)
+                if value == value:  # NaN: the epoch was not scored
+                    self._tf.summary.scalar(name, value, step=epoch + 1)
         self.writer.flush()
 
     def on_train_end(self, logs: Optional[Dict[str, float]] = None) -> None:

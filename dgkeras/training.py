@@ -723,8 +723,16 @@ class Trainer:
                 self.generator_average.apply()
             if self.best_generator is not None:
                 self.best_generator.apply()
-            callbacks.on_train_end()
+            callbacks.on_train_end(self._end_logs())
         return self.history
+
+    def _end_logs(self) -> Dict[str, float]:
+        """What the callbacks' ``on_train_end`` is told: with ``keep_best_every``,
+        the kept generator's ``best_epoch`` (from 1) and its ``best_score``."""
+        if self.best_generator is None or self.best_generator.best_epoch is None:
+            return {}
+        return {"best_epoch": self.best_generator.best_epoch + 1,
+                "best_score": float(self.best_generator.score.numpy())}
 
     def _consider_generator(self, epoch: int) -> float:
         """Score the generators every ``keep_best_every`` epochs and after the

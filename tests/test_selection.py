@@ -164,6 +164,18 @@ def test_the_kept_generator_has_the_lowest_score_of_the_history():
     assert again() == pytest.approx(scores.min(), abs=1e-9)
 
 
+def test_progress_shows_the_scores_and_the_kept_epoch(capsys):
+    df, schema = attribute_frame()
+    synth = DGSynthesizer(**_settings(epochs=4, keep_best_every=2, verbose=2)).fit(df, schema)
+    lines = capsys.readouterr().err.splitlines()
+    epochs = [line for line in lines if line.startswith("epoch ")]
+    assert ["selection_score" in line for line in epochs] == [False, True, False, True]
+    scores = synth.history_["selection_score"]
+    assert f"selection_score {scores.iloc[1]:.4f}" in epochs[1]
+    assert lines[-1] == (f"kept the generator of epoch {scores.idxmin() + 1}/4 "
+                         f"(selection score {scores.min():.4f})")
+
+
 def test_a_resumed_fit_keeps_the_best_generator_of_the_whole_fit(tmp_path):
     df, schema = attribute_frame()
     settings = _settings(epochs=6, keep_best_every=2)
