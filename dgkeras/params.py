@@ -176,6 +176,18 @@ def distribution_strategy() -> Constraint:
                       "be None or a tf.distribute.Strategy")
 
 
+class _AsDefault:
+    """The type of :data:`AS_DEFAULT`."""
+
+    def __repr__(self) -> str:
+        return "AS_DEFAULT"
+
+
+#: :attr:`Parameter.predated` of a parameter that models saved before it
+#: existed take at its default (None being a value a parameter may predate).
+AS_DEFAULT = _AsDefault()
+
+
 @dataclass(frozen=True)
 class FitFacts:
     """What an ``"auto"`` rule may read about the fit it chooses for.
@@ -223,8 +235,8 @@ class Parameter:
         distribution strategy), which are not data.
     predated : object
         The value a model saved or pickled before the parameter existed
-        behaves as, where that is not the parameter's default (None: the
-        default).
+        behaves as, where that is not the parameter's default
+        (:data:`AS_DEFAULT`: the default).
     auto : AutoRule, optional
         How ``"auto"`` is resolved, for a parameter that takes it.
     """
@@ -232,7 +244,7 @@ class Parameter:
     constraint: Constraint
     group: str
     stored: bool = True
-    predated: Any = None
+    predated: Any = AS_DEFAULT
     auto: Optional[AutoRule] = None
 
 
@@ -324,7 +336,9 @@ PARAMETERS: Dict[str, Parameter] = {
     "ema_decay": Parameter(real(high=1.0, none=True, description="be None or lie in [0, 1)"),
                            "training"),
     "marginal_weight": Parameter(real(auto=True), "training", auto=MARGINAL_RULE),
-    "keep_best_every": Parameter(integer(none=True, auto=True), "training", auto=KEEP_BEST_RULE),
+    # Models saved before the parameter existed kept their last generator.
+    "keep_best_every": Parameter(integer(none=True, auto=True), "training", predated=None,
+                                 auto=KEEP_BEST_RULE),
     "steps_per_call": Parameter(integer(), "training"),
     "random_state": Parameter(seed(), "training"),
     "epsilon": Parameter(real(low_open=True, none=True, finite=True,
@@ -465,7 +479,7 @@ def predated(saved: "Mapping[str, Any] | Sequence[str]") -> Dict[str, Any]:
         Name to value (see :attr:`Parameter.predated`).
     """
     return {k: row.predated for k, row in PARAMETERS.items()
-            if k not in saved and row.predated is not None}
+            if k not in saved and row.predated is not AS_DEFAULT}
 
 
 def stored(params: Mapping[str, Any], drop: bool = False) -> Dict[str, Any]:

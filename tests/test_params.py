@@ -127,5 +127,7 @@ def test_no_function_in_the_package_is_longer_than_60_lines():
 def test_models_saved_before_a_parameter_get_the_value_they_had():
     from dgkeras.params import predated
 
-    assert predated({"epochs": 3}) == {"jit_sampling": True, "snap_to_minimum": False}
-    assert predated({"epochs": 3, "jit_sampling": False, "snap_to_minimum": True}) == {}
+    assert predated({"epochs": 3}) == {"jit_sampling": True, "snap_to_minimum": False,
+                                       "keep_best_every": None}
+    assert predated({"epochs": 3, "jit_sampling": False, "snap_to_minimum": True,
+                     "keep_best_every": 10}) == {}

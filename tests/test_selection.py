@@ -226,3 +226,25 @@ def test_keep_best_every_takes_a_positive_integer_auto_or_none(value):
     with pytest.raises(DataError, match=r"keep_best_every must be a positive integer or "
                                         r"'auto' or None, got"):
         DGSynthesizer(keep_best_every=value).fit(df, schema)
+
+
+def test_models_saved_before_the_parameter_kept_their_last_generator(tmp_path):
+    from dgkeras.persistence import read_model_file, write_model_file
+
+    synth = _fit(epochs=1)
+    synth.save(tmp_path / "new.dgk")
+    meta, weights = read_model_file(tmp_path / "new.dgk")
+    for key in ("params", "resolved_params_"):
+        del meta[key]["keep_best_every"]
+    write_model_file(tmp_path / "old.dgk", meta, weights)
+    state = synth.__getstate__()
+    del state["keep_best_every"]
+    del state["_fitted_meta"]["resolved_params_"]["keep_best_every"]
+    old_pickle = DGSynthesizer.__new__(DGSynthesizer)
+    old_pickle.__setstate__(state)
+    for old in (DGSynthesizer.load(tmp_path / "old.dgk"), old_pickle):
+        assert old.get_params()["keep_best_every"] is None
+        assert set(old.resolved_params_) == set(synth.resolved_params_)
+        assert old.resolved_params_["keep_best_every"] is None
+        pd.testing.assert_frame_equal(old.sample(5, random_state=0),
+                                      synth.sample(5, random_state=0))
