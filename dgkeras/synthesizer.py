@@ -132,16 +132,18 @@ class DGSynthesizer(BaseEstimator):
         gradient does not do (see :mod:`dgkeras.marginals`). Not available
         with DP: the frequencies are read without noise. "auto" is 1.0 for
         data with a categorical attribute, 0 under DP.
-    keep_best_every : int, "auto" or None, default=None
-        Score the generator every this many epochs and after the last, and
-        end the fit with the weights of its best score rather than the last
-        ones. The score (:mod:`dgkeras.selection`, lower is better) compares
-        up to 1,000 series generated from fixed noise with as many training
+    keep_best_every : int, "auto" or None, default="auto"
+        Score the generator every this many epochs and after the last (also
+        when a callback stops the fit), and end the fit with the weights of
+        its best score rather than the last ones (None: the last). The
+        score (:mod:`dgkeras.selection`, lower is better) compares up to
+        1,000 series generated from fixed noise with as many training
         series: the distributions over series of each feature's summary
-        statistics, of the attributes and of the lengths. It appears in
-        ``history_["selection_score"]``. Not available with DP: the score
-        reads the training series outside the privacy accounting. "auto" is
-        10, and None under DP.
+        statistics, of the attributes and of the lengths.
+        It appears in ``history_["selection_score"]``. Not available with
+        DP: the score reads the training series outside the privacy
+        accounting. "auto" is 10, and None under DP (see
+        :doc:`hyperparameters`).
     epsilon : float or None, default=None
         Privacy budget: turns on DP-SGD for the two critics (the only
         networks that read real data), with the noise multiplier computed
@@ -277,7 +279,7 @@ class DGSynthesizer(BaseEstimator):
         packing: int = 1,
         ema_decay: Optional[float] = None,
         marginal_weight: "float | str" = "auto",
-        keep_best_every: "int | str | None" = None,
+        keep_best_every: "int | str | None" = "auto",
         epsilon: Optional[float] = None,
         delta: Optional[float] = None,
         l2_norm_clip: float = 1.0,

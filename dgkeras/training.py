@@ -710,6 +710,10 @@ class Trainer:
                 callbacks.on_epoch_end(epoch, logs)
                 self._raise_if_interrupted()
                 if stop_requested():
+                    if self.best_generator is not None and np.isnan(logs[SCORE_COLUMN]):
+                        # Stopped before a scoring: the last epoch is scored too.
+                        self._history_rows[-1][SCORE_COLUMN] = self._consider_generator(
+                            epoch, last=True)
                     break
         except KeyboardInterrupt:
             # The interrupted epoch may be half done: go back to the last whole one.
@@ -734,11 +738,12 @@ class Trainer:
         return {"best_epoch": self.best_generator.best_epoch + 1,
                 "best_score": float(self.best_generator.score.numpy())}
 
-    def _consider_generator(self, epoch: int) -> float:
+    def _consider_generator(self, epoch: int, last: bool = False) -> float:
         """Score the generators every ``keep_best_every`` epochs and after the
-        last, keeping their weights if best; NaN in the other epochs."""
+        last (``last``: this one is, as the fit stops), keeping their weights if
+        best; NaN in the other epochs."""
         every = self.config.keep_best_every
-        if (epoch + 1) % every and epoch + 1 != self.config.epochs:
+        if (epoch + 1) % every and epoch + 1 != self.config.epochs and not last:
             return float("nan")
         averaged = (self.generator_average.applied() if self.generator_average is not None
                     else contextlib.nullcontext())
@@ -777,6 +782,10 @@ class Trainer:
         self.good_weights.restore()
         kept = (f"the model keeps the weights of epoch {epoch}" if epoch
                 else "no epoch finished, so the model is not fitted")
+        best = None if self.best_generator is None else self.best_generator.best_epoch
+        if best is not None:
+            kept = (f"the model keeps the generators of epoch {best + 1}, their best score, "
+                    f"and the critics of epoch {epoch}")
         raise TrainingDivergedError(
             f"training diverged in epoch {epoch + 1}: non-finite values in {bad}; {kept}. "
             "Lower generator_lr and critic_lr, or check the data for extreme values",

@@ -23,8 +23,9 @@ def test_a_parameter_takes_auto_exactly_when_its_row_has_a_rule():
 
 @pytest.mark.parametrize("private, expected", [
     (False, {"critic_steps": 5, "snap_to_minimum": True, "dp_noise_source": AUTO,
-             "marginal_weight": 1.0}),
-    (True, {"critic_steps": 1, "snap_to_minimum": False, "marginal_weight": 0.0}),
+             "marginal_weight": 1.0, "keep_best_every": 10}),
+    (True, {"critic_steps": 1, "snap_to_minimum": False, "marginal_weight": 0.0,
+            "keep_best_every": None}),
 ])
 def test_rules_choose_by_privacy_and_leave_explicit_values(private, expected):
     params = DGSynthesizer().get_params()
@@ -33,10 +34,11 @@ def test_rules_choose_by_privacy_and_leave_explicit_values(private, expected):
     assert {k: resolved[k] for k in expected} == expected
     if private:
         assert resolved["dp_noise_source"] in ("dgkeras", "tf-privacy")
-    explicit = {**params, "critic_steps": 3, "snap_to_minimum": False, "marginal_weight": 0.5}
+    explicit = {**params, "critic_steps": 3, "snap_to_minimum": False, "marginal_weight": 0.5,
+                "keep_best_every": 7}
     again = resolve_all(explicit, facts)
     assert again["critic_steps"] == 3 and again["snap_to_minimum"] is False
-    assert again["marginal_weight"] == 0.5
+    assert again["marginal_weight"] == 0.5 and again["keep_best_every"] == 7
     # Nothing but the "auto" values changes.
     assert {k: v for k, v in again.items() if k not in expected and k != "dp_noise_source"} \
         == {k: v for k, v in explicit.items() if k not in expected and k != "dp_noise_source"}
@@ -64,7 +66,7 @@ def test_choices_name_only_what_was_auto_and_is_used():
     facts = FitFacts(private=False, categorical_attributes=("region",))
     choices = auto_choices(params, resolve_all(params, facts), facts)
     # critic_steps was given; without DP the noise source is not used.
-    assert list(choices) == ["snap_to_minimum", "marginal_weight"]
+    assert list(choices) == ["snap_to_minimum", "marginal_weight", "keep_best_every"]
     assert choices["snap_to_minimum"].startswith("True (on: ")
 
 
@@ -87,6 +89,7 @@ def test_resolved_params_hold_every_stored_parameter_as_the_fit_used_it(fitted):
     assert set(resolved) == set(given) - {"callbacks", "strategy"}
     assert resolved["critic_steps"] == 5 and resolved["snap_to_minimum"] is True
     assert resolved["marginal_weight"] == 1.0  # region and premium are categorical
+    assert resolved["keep_best_every"] == 10
     assert resolved["dp_noise_source"] == AUTO  # no DP: nothing to choose
     assert resolved["attribute_units"] == (16, 16) and resolved["epochs"] == 2
 
@@ -115,6 +118,7 @@ def test_a_dp_fit_resolves_for_privacy():
     resolved = synth.resolved_params_
     assert resolved["critic_steps"] == 1 and resolved["snap_to_minimum"] is False
     assert resolved["marginal_weight"] == 0.0  # "auto" is not refused under DP
+    assert resolved["keep_best_every"] is None
     assert resolved["dp_noise_source"] == synth.dp_settings_.noise_source
     assert synth.dp_settings_.uses_per_step == 1  # the accountant saw one critic update
     assert not synth.encoder_.snap_to_minimum
@@ -128,9 +132,10 @@ def test_verbose_prints_the_choices_and_silent_does_not(capsys):
     assert "'auto' settings chosen" in err
     assert "critic_steps=5 (5 critic updates" in err and "snap_to_minimum=True (on" in err
     assert "marginal_weight=1.0 (1.0: generated value shares of region, premium" in err
+    assert "keep_best_every=10 (10: the generator is scored against training series" in err
     assert "dp_noise_source" not in err
     DGSynthesizer(**{**settings, "verbose": 1, "critic_steps": 2, "snap_to_minimum": False,
-                     "marginal_weight": 0.0}).fit(df, schema)
+                     "marginal_weight": 0.0, "keep_best_every": None}).fit(df, schema)
     assert "'auto' settings chosen" not in capsys.readouterr().err  # nothing was "auto"
     DGSynthesizer(**settings).fit(df, schema)  # SMALL has verbose=0
     assert capsys.readouterr().err == ""

@@ -18,6 +18,7 @@ from conftest import DATA, SMALL, attribute_frame
 import dgkeras.training
 from dgkeras import DGSynthesizer, TrainingDivergedError
 from dgkeras.sampling import Sampler
+from dgkeras.training import HISTORY_COLUMNS
 
 
 def test_divergence_stops_with_the_last_good_weights(monkeypatch):
@@ -44,13 +45,45 @@ def test_divergence_stops_with_the_last_good_weights(monkeypatch):
                        r"epoch 3\. Lower generator_lr") as caught:
         synth.fit(df, schema)
     assert caught.value.epoch == 4
-    assert len(synth.history_) == 3 and np.isfinite(synth.history_.to_numpy()).all()
+    # No epoch was scored yet (every 10 epochs): the last good weights stay.
+    losses = synth.history_[HISTORY_COLUMNS]
+    assert len(losses) == 3 and np.isfinite(losses.to_numpy()).all()
     kept = synth.model_.get_weights()
     for name, arrays in snapshots["epoch 3"].items():
         for expected, got in zip(arrays, kept[name]):
             np.testing.assert_array_equal(got, expected)
     sample = synth.sample(200, random_state=0)
     assert np.isfinite(sample["usage"]).all() and np.isfinite(sample["size"]).all()
+
+
+def test_divergence_after_a_scored_epoch_keeps_the_best_generators(monkeypatch):
+    """Scored at epoch 2, diverged in epoch 4: epoch 2's generators, epoch 3's critics."""
+    snapshots = {}
+    real_fit = dgkeras.training.Trainer.fit
+
+    def fit_with_a_divergent_learning_rate(trainer, *arrays, callbacks, **kwargs):
+        class Bump:
+            def on_epoch_end(self, epoch, logs):
+                snapshots[epoch + 1] = trainer.model.get_weights()
+                if epoch == 2:
+                    for optimizer in (trainer.generator_optimizer, trainer.critic_optimizer,
+                                      trainer.aux_critic_optimizer):
+                        optimizer.learning_rate.assign(1e30)
+        callbacks.callbacks.append(Bump())
+        return real_fit(trainer, *arrays, callbacks=callbacks, **kwargs)
+
+    monkeypatch.setattr(dgkeras.training.Trainer, "fit", fit_with_a_divergent_learning_rate)
+    df, schema = attribute_frame()
+    synth = DGSynthesizer(epochs=10, batch_size=8, random_state=0, keep_best_every=2, **SMALL)
+    with pytest.raises(TrainingDivergedError, match=r"the model keeps the generators of epoch "
+                       r"2, their best score, and the critics of epoch 3\. Lower"):
+        synth.fit(df, schema)
+    kept = synth.model_.get_weights()
+    for name, arrays in snapshots[2].items():
+        want = arrays if name.endswith("generator") else snapshots[3][name]
+        for expected, got in zip(want, kept[name]):
+            np.testing.assert_array_equal(got, expected)
+    assert synth.history_["selection_score"].notna().tolist() == [False, True, False]
 
 
 def test_divergence_in_the_first_epoch_leaves_the_model_unfitted():
@@ -79,7 +112,9 @@ _INTERRUPTED_FIT = """
     except KeyboardInterrupt:
         sample = synth.sample(100, random_state=0)
         print(json.dumps({{"epochs": len(synth.history_),
-                          "finite": bool(np.isfinite(synth.history_.to_numpy()).all()),
+                          "finite": bool(np.isfinite(synth.history_[
+                              ["critic_loss", "aux_critic_loss", "generator_loss",
+                               "seconds"]].to_numpy()).all()),
                           "series": int(sample["id"].nunique()),
                           "sample_finite": bool(np.isfinite(sample["usage"]).all())}}))
 """

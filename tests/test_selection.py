@@ -191,10 +191,14 @@ def test_a_resumed_fit_keeps_the_best_generator_of_the_whole_fit(tmp_path):
                  list(full.model_.get_weights()))
 
 
-def test_off_by_default_and_no_score_column():
-    synth = _fit(epochs=1)
-    assert synth.get_params()["keep_best_every"] is None
-    assert "selection_score" not in synth.history_.columns
+def test_by_default_every_10_epochs_and_none_turns_it_off():
+    synth = _fit(epochs=12)
+    assert synth.get_params()["keep_best_every"] == "auto"
+    assert synth.resolved_params_["keep_best_every"] == 10
+    scored = synth.history_["selection_score"].notna()
+    assert scored[scored].index.tolist() == [9, 11]  # epochs 10 and 12
+    off = _fit(epochs=1, keep_best_every=None)
+    assert "selection_score" not in off.history_.columns
 
 
 # ------------------------------------------------------------- DP and "auto"

@@ -96,8 +96,10 @@ def test_fitted_state_and_history(fitted_attributes):
     synth, _, schema = fitted_attributes
     assert synth.schema_ == schema and synth.epsilon_ is None and synth.n_series_ == 30
     assert list(synth.history_.columns) == ["critic_loss", "aux_critic_loss",
-                                            "generator_loss", "seconds"]
-    assert len(synth.history_) == 2 and np.isfinite(synth.history_.to_numpy()).all()
+                                            "generator_loss", "seconds", "selection_score"]
+    assert len(synth.history_) == 2 and np.isfinite(synth.history_.to_numpy()[1]).all()
+    assert np.isfinite(synth.history_.to_numpy()[0, :4]).all()
+    assert np.isnan(synth.history_["selection_score"].iloc[0])  # scored after the last only
 
 
 @pytest.mark.parametrize("n_series, batch_size", [(3, 100), (11, 5)])
@@ -163,7 +165,7 @@ def test_several_critic_and_generator_steps():
     df, schema = attribute_frame(n_series=10, length=4)
     synth = DGSynthesizer(epochs=2, batch_size=5, critic_steps=2, generator_steps=2,
                           random_state=0, **SMALL).fit(df, schema)
-    assert np.isfinite(synth.history_.to_numpy()).all()
+    assert np.isfinite(synth.history_.drop(columns="selection_score").to_numpy()).all()
     assert synth.sample(3, random_state=0)["id"].nunique() == 3
 
 

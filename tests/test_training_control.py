@@ -13,7 +13,8 @@ from dgkeras import DataError, DGSynthesizer
 from dgkeras.callbacks import ProgressBar
 
 LINE = re.compile(r"^epoch (\d+)/(\d+) \[[=>.]{24}\] \d+s eta (\d+:\d\d|\?)  critic_loss "
-                  r"-?\d+\.\d{4}  aux_critic_loss -?\d+\.\d{4}  generator_loss -?\d+\.\d{4}$")
+                  r"-?\d+\.\d{4}  aux_critic_loss -?\d+\.\d{4}  generator_loss -?\d+\.\d{4}"
+                  r"(  selection_score \d\.\d{4})?$")
 
 
 def _synth(**params):
@@ -69,10 +70,12 @@ def test_callbacks_see_every_epoch_and_can_stop_the_fit():
     keras_callback = tf.keras.callbacks.LambdaCallback(
         on_epoch_end=lambda epoch, logs: keras_epochs.append(epoch))
     synth = _synth(callbacks=[Recorder(), keras_callback, StopAfter(2)]).fit(df, schema)
-    keys = ["aux_critic_loss", "critic_loss", "generator_loss", "seconds"]
+    keys = ["aux_critic_loss", "critic_loss", "generator_loss", "seconds", "selection_score"]
     assert events == ["begin", (0, keys), (1, keys), (2, keys), "end"]
     assert keras_epochs == [0, 1, 2]
     assert len(synth.history_) == 3
+    # The fit stopped before its first scoring (every 10 epochs): the last epoch was scored.
+    assert synth.history_["selection_score"].notna().tolist() == [False, False, True]
     with pytest.raises(TypeError, match="has none of on_train_begin"):
         _synth(callbacks=[object()]).fit(df, schema)
 
@@ -88,9 +91,12 @@ def test_log_dir_holds_tensorboard_scalars(tmp_path):
         for value in event.summary.value:
             scalars.setdefault(value.tag, []).append(
                 (event.step, float(tf.make_ndarray(value.tensor))))
-    assert sorted(scalars) == ["aux_critic_loss", "critic_loss", "generator_loss", "seconds"]
+    assert sorted(scalars) == ["aux_critic_loss", "critic_loss", "generator_loss", "seconds",
+                               "selection_score"]
     steps, values = zip(*scalars["generator_loss"])
     assert steps == (1, 2, 3)
+    # Only the last epoch was scored: no NaN is written for the others.
+    assert [step for step, _ in scalars["selection_score"]] == [3]
     np.testing.assert_allclose(values, synth.history_["generator_loss"], rtol=1e-6)
 
 
