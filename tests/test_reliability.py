@@ -21,43 +21,11 @@ from dgkeras.sampling import Sampler
 from dgkeras.training import HISTORY_COLUMNS
 
 
-def test_divergence_stops_with_the_last_good_weights(monkeypatch):
-    """Blow the learning rates up after epoch 3: epoch 4 diverges, epoch 3's weights stay."""
-    snapshots = {}
-    real_fit = dgkeras.training.Trainer.fit
+def _diverge_in_epoch_4(monkeypatch):
+    """Blow the learning rates up after epoch 3, so that epoch 4 diverges.
 
-    def fit_with_a_divergent_learning_rate(trainer, *arrays, callbacks, **kwargs):
-        class Bump:
-            def on_epoch_end(self, epoch, logs):
-                if epoch == 2:
-                    snapshots["epoch 3"] = trainer.model.get_weights()
-                    for optimizer in (trainer.generator_optimizer, trainer.critic_optimizer,
-                                      trainer.aux_critic_optimizer):
-                        optimizer.learning_rate.assign(1e30)
-        callbacks.callbacks.append(Bump())
-        return real_fit(trainer, *arrays, callbacks=callbacks, **kwargs)
-
-    monkeypatch.setattr(dgkeras.training.Trainer, "fit", fit_with_a_divergent_learning_rate)
-    df, schema = attribute_frame()
-    synth = DGSynthesizer(epochs=10, batch_size=8, random_state=0, **SMALL)
-    with pytest.raises(TrainingDivergedError, match=r"training diverged in epoch 4: non-finite "
-                       r"values in \[.*'generator_loss'.*\]; the model keeps the weights of "
-                       r"epoch 3\. Lower generator_lr") as caught:
-        synth.fit(df, schema)
-    assert caught.value.epoch == 4
-    # No epoch was scored yet (every 10 epochs): the last good weights stay.
-    losses = synth.history_[HISTORY_COLUMNS]
-    assert len(losses) == 3 and np.isfinite(losses.to_numpy()).all()
-    kept = synth.model_.get_weights()
-    for name, arrays in snapshots["epoch 3"].items():
-        for expected, got in zip(arrays, kept[name]):
-            np.testing.assert_array_equal(got, expected)
-    sample = synth.sample(200, random_state=0)
-    assert np.isfinite(sample["usage"]).all() and np.isfinite(sample["size"]).all()
-
-
-def test_divergence_after_a_scored_epoch_keeps_the_best_generators(monkeypatch):
-    """Scored at epoch 2, diverged in epoch 4: epoch 2's generators, epoch 3's critics."""
+    Returns the weights after each finished epoch, by epoch number from 1.
+    """
     snapshots = {}
     real_fit = dgkeras.training.Trainer.fit
 
@@ -73,6 +41,33 @@ def test_divergence_after_a_scored_epoch_keeps_the_best_generators(monkeypatch):
         return real_fit(trainer, *arrays, callbacks=callbacks, **kwargs)
 
     monkeypatch.setattr(dgkeras.training.Trainer, "fit", fit_with_a_divergent_learning_rate)
+    return snapshots
+
+
+def test_divergence_stops_with_the_last_good_weights(monkeypatch):
+    """Epoch 4 diverges: epoch 3's weights stay."""
+    snapshots = _diverge_in_epoch_4(monkeypatch)
+    df, schema = attribute_frame()
+    synth = DGSynthesizer(epochs=10, batch_size=8, random_state=0, **SMALL)
+    with pytest.raises(TrainingDivergedError, match=r"training diverged in epoch 4: non-finite "
+                       r"values in \[.*'generator_loss'.*\]; the model keeps the weights of "
+                       r"epoch 3\. Lower generator_lr") as caught:
+        synth.fit(df, schema)
+    assert caught.value.epoch == 4
+    # No epoch was scored yet (every 10 epochs): the last good weights stay.
+    losses = synth.history_[HISTORY_COLUMNS]
+    assert len(losses) == 3 and np.isfinite(losses.to_numpy()).all()
+    kept = synth.model_.get_weights()
+    for name, arrays in snapshots[3].items():
+        for expected, got in zip(arrays, kept[name]):
+            np.testing.assert_array_equal(got, expected)
+    sample = synth.sample(200, random_state=0)
+    assert np.isfinite(sample["usage"]).all() and np.isfinite(sample["size"]).all()
+
+
+def test_divergence_after_a_scored_epoch_keeps_the_best_generators(monkeypatch):
+    """Scored at epoch 2, diverged in epoch 4: epoch 2's generators, epoch 3's critics."""
+    snapshots = _diverge_in_epoch_4(monkeypatch)
     df, schema = attribute_frame()
     synth = DGSynthesizer(epochs=10, batch_size=8, random_state=0, keep_best_every=2, **SMALL)
     with pytest.raises(TrainingDivergedError, match=r"the model keeps the generators of epoch "
