@@ -196,8 +196,11 @@ def score(workload: str, real: pd.DataFrame, fake: pd.DataFrame, schema: Schema,
     else:
         a, b = series_statistics(real, schema), series_statistics(fake, schema)
         out["W1 midrange Mbps"] = statistic_w1(real, fake, schema, "mbps midrange")["all"]
+        # A rate below 0 is invalid: it counts as 0 here rather than making the
+        # logarithm (and the figure) undefined.
         out["W1 log10 midrange"] = float(wasserstein_distance(
-            np.log10(1 + a["mbps midrange"]), np.log10(1 + b["mbps midrange"])))
+            np.log10(1 + a["mbps midrange"].clip(lower=0)),
+            np.log10(1 + b["mbps midrange"].clip(lower=0))))
         out["JSD src"] = jsd["src"]
     return out
 
