@@ -96,6 +96,30 @@ def test_lengths_are_compared_only_when_they_vary():
     assert "length" not in selection_distances(fixed.real, fixed.real)
 
 
+def test_best_weights_copy_only_a_lower_finite_score():
+    import tensorflow as tf
+
+    from dgkeras.training import BestWeights
+
+    weights = [tf.Variable([1.0, 2.0])]
+    best = BestWeights(weights)
+    best.apply()  # nothing kept yet: the weights stay
+    np.testing.assert_array_equal(weights[0].numpy(), [1.0, 2.0])
+    assert best.best_epoch is None
+    assert best.consider(0.5, epoch=3)
+    weights[0].assign([7.0, 8.0])
+    for score in (0.5, 0.9, float("nan"), float("inf")):
+        assert not best.consider(score, epoch=4)
+    assert best.best_epoch == 3 and float(best.score.numpy()) == 0.5
+    best.apply()
+    np.testing.assert_array_equal(weights[0].numpy(), [1.0, 2.0])
+    weights[0].assign([5.0, 5.0])
+    assert best.consider(0.25, epoch=6) and best.best_epoch == 6
+    weights[0].assign([0.0, 0.0])
+    best.apply()
+    np.testing.assert_array_equal(weights[0].numpy(), [5.0, 5.0])
+
+
 # ------------------------------------------------------------- the fit
 def _settings(**params):
     return {**SMALL, "epochs": 5, "batch_size": 8, "random_state": 0, "steps_per_call": 1,
