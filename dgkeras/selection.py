@@ -113,7 +113,7 @@ def selection_distances(real: DecodedSeries, synth: DecodedSeries) -> Dict[str, 
                        else total_variation(a, b))
     for name, values in real.features.items():
         if _is_number(values):
-            with np.errstate(all="ignore"):  # all-NaN rows past a series' end are expected
+            with np.errstate(all="ignore"):  # the NaN past each series' end is expected
                 real_stats = continuous_summary(values.astype(float), name)
                 synth_stats = continuous_summary(synth.features[name].astype(float), name)
             for statistic, column in real_stats.items():
