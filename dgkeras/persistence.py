@@ -212,20 +212,21 @@ class FittedModel:
         if dp is not None:
             # Models saved before the noise source was recorded had TensorFlow Privacy's.
             dp = DPSettings(**{"noise_source": "tf-privacy", **dp})
-        # A model saved before a parameter existed records no resolved value for
-        # it: the value its rule gives to the parameter it predates.
         recorded = meta.get("resolved_params_")
-        resolved = _resolved_before_recorded(params, dp)
-        if recorded is not None:
-            resolved.update(_params_from_json(recorded, normalized=True))
+        resolved = {} if recorded is None else _params_from_json(recorded, normalized=True)
+        # A model saved before resolved_params_ was recorded, or before some parameter
+        # existed, gets the value the rules give to what it lacks (and only that: a
+        # rule may import TensorFlow Privacy).
+        missing = {k: v for k, v in params.items() if k not in resolved}
+        resolved = {**_resolved_before_recorded(missing, dp), **resolved}
         return cls(Encoder.from_state(meta["encoder"]), model, pd.DataFrame(meta["history"]),
                    dp, meta["n_series_"], resolved)
 
 
 def _resolved_before_recorded(params: Mapping[str, Any],
                               dp: Optional[DPSettings]) -> Dict[str, Any]:
-    """The resolved parameters of a model saved before they were recorded
-    (or before some parameter existed).
+    """The resolved values of ``params``, for a model saved before they were
+    recorded (or before some of the parameters existed).
 
     Its "auto" rules needed no data (only whether the fit was private), and
     its noise source is the one its DP settings hold.
