@@ -33,6 +33,7 @@ import pandas as pd
 from .encoding import Encoder
 from .model_scores import continuous_summary
 from .outputs import lengths_from_flags
+from .schema import CONTINUOUS, infer_kind
 
 #: Series generated, and training series compared with, at each scoring. With
 #: fixed noise the score's changes from one scoring to the next come from the
@@ -86,8 +87,43 @@ def total_variation(real: np.ndarray, synth: np.ndarray) -> float:
     return float(0.5 * np.abs(p - q).sum())
 
 
-def _is_number(values: np.ndarray) -> bool:
-    return np.issubdtype(values.dtype, np.number) and not np.issubdtype(values.dtype, np.bool_)
+def _is_continuous(values: np.ndarray) -> bool:
+    return infer_kind(pd.Series(values.ravel())) == CONTINUOUS
+
+
+def series_distributions(series: DecodedSeries) -> Dict[str, np.ndarray]:
+    """Every distribution over series that the score compares, by name.
+
+    Each attribute's values, each per-series summary statistic of each
+    continuous feature (``"<feature> <statistic>"``, as
+    :func:`dgkeras.model_scores.series_summaries` names them), each
+    categorical feature's values over all records, and ``"length"``.
+    """
+    out: Dict[str, np.ndarray] = {}
+    for column in series.attributes.columns:
+        out[column] = series.attributes[column].to_numpy()
+    for name, values in series.features.items():
+        if _is_continuous(values):
+            with np.errstate(all="ignore"):  # the NaN past each series' end is expected
+                out.update(continuous_summary(values.astype(float), name))
+        else:
+            out[name] = values.ravel()
+    out["length"] = series.lengths
+    return out
+
+
+def distribution_distances(real: Dict[str, np.ndarray],
+                           synth: Dict[str, np.ndarray]) -> Dict[str, float]:
+    """The distance of each of ``synth``'s :func:`series_distributions` from ``real``'s:
+    Kolmogorov-Smirnov for numbers, total variation for categories. The lengths
+    are compared only where the real ones vary."""
+    out: Dict[str, float] = {}
+    for name, values in real.items():
+        if name == "length" and values.min() == values.max():
+            continue
+        out[name] = (ks_distance(values.astype(float), synth[name].astype(float))
+                     if _is_continuous(values) else total_variation(values, synth[name]))
+    return out
 
 
 def selection_distances(real: DecodedSeries, synth: DecodedSeries) -> Dict[str, float]:
@@ -101,33 +137,20 @@ def selection_distances(real: DecodedSeries, synth: DecodedSeries) -> Dict[str, 
     Returns
     -------
     dict of str to float
-        Per attribute, per summary statistic of each continuous feature
-        (``"<feature> <statistic>"``, as :func:`dgkeras.model_scores.series_summaries`
-        names them), per categorical feature and ``"length"``; each in
-        [0, 1], 0 for identical distributions.
+        By the names of :func:`series_distributions` (``"length"`` only
+        where the real lengths vary); each in [0, 1], 0 for identical
+        distributions.
     """
-    out: Dict[str, float] = {}
-    for column in real.attributes.columns:
-        a, b = real.attributes[column].to_numpy(), synth.attributes[column].to_numpy()
-        out[column] = (ks_distance(a.astype(float), b.astype(float)) if _is_number(a)
-                       else total_variation(a, b))
-    for name, values in real.features.items():
-        if _is_number(values):
-            with np.errstate(all="ignore"):  # the NaN past each series' end is expected
-                real_stats = continuous_summary(values.astype(float), name)
-                synth_stats = continuous_summary(synth.features[name].astype(float), name)
-            for statistic, column in real_stats.items():
-                out[statistic] = ks_distance(column, synth_stats[statistic])
-        else:
-            out[name] = total_variation(values.ravel(), synth.features[name].ravel())
-    if real.lengths.min() != real.lengths.max():
-        out["length"] = ks_distance(real.lengths.astype(float), synth.lengths.astype(float))
-    return out
+    return distribution_distances(series_distributions(real), series_distributions(synth))
 
 
 def selection_score(real: DecodedSeries, synth: DecodedSeries) -> float:
     """The mean of :func:`selection_distances`: 0 for identical distributions, at most 1."""
-    return float(np.mean(list(selection_distances(real, synth).values())))
+    return _mean(selection_distances(real, synth))
+
+
+def _mean(distances: Dict[str, float]) -> float:
+    return float(np.mean(list(distances.values())))
 
 
 class GeneratorScore:
@@ -162,6 +185,8 @@ class GeneratorScore:
         rows = np.sort(rng.choice(total, self.n_series, replace=False))
         self.noise_seed = int(rng.integers(0, 2**31 - 1))
         self.real = self.decode(tuple(a[rows] for a in arrays))
+        # The training series' side of every comparison, computed once.
+        self._real_distributions = series_distributions(self.real)
 
     def decode(self, arrays: tuple) -> DecodedSeries:
         """Encoded series (real or generated) as :class:`DecodedSeries`."""
@@ -173,5 +198,6 @@ class GeneratorScore:
 
     def __call__(self) -> float:
         """The generator's :func:`selection_score` now; lower is better."""
-        return selection_score(self.real, self.decode(self.generate(self.n_series,
-                                                                    self.noise_seed)))
+        generated = self.decode(self.generate(self.n_series, self.noise_seed))
+        return _mean(distribution_distances(self._real_distributions,
+                                            series_distributions(generated)))
