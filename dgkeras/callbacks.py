@@ -91,11 +91,16 @@ class ProgressBar:
         elapsed = now - self.start
         run = done - self.initial_epoch
         remaining = elapsed / run * (self.epochs - done) if run else float("nan")
-        # An epoch not scored has a NaN selection_score: nothing to show.
         losses = "".join(f"  {k} {v:.4f}" for k, v in logs.items()
-                         if k != "seconds" and not (k == "selection_score" and v != v))
+                         if k != "seconds" and not _not_scored(k, v))
         return (f"{self.unit} {done}/{self.epochs} [{bar[:BAR_WIDTH]}] {elapsed:.0f}s "
                 f"eta {_clock(remaining)}{losses}")
+
+
+def _not_scored(name: str, value: float) -> bool:
+    """Whether a log entry is the NaN ``selection_score`` of an epoch not scored,
+    which is not shown (the NaN losses of a DP fit are)."""
+    return name == "selection_score" and value != value
 
 
 def _clock(seconds: float) -> str:
@@ -137,7 +142,7 @@ class TensorBoardLogger:
         """Write the epoch's losses and duration at step ``epoch + 1``."""
         with self.writer.as_default():
             for name, value in logs.items():
-                if value == value:  # NaN: the epoch was not scored
+                if not _not_scored(name, value):
                     self._tf.summary.scalar(name, value, step=epoch + 1)
         self.writer.flush()
 
