@@ -8,10 +8,16 @@ that only reorganises code cannot move a number unnoticed.
 The last bits depend on the kernels oneDNN picks for the CPU, so the file
 holds one recording per CPU kind (:func:`cpu_kind`); this script records the
 current one and keeps the others. Record a new CPU kind from a commit whose
-numbers are trusted (the one before a change under test); rerecord every kind
-only for a change meant to alter the numbers, and say so where it is committed:
+numbers are trusted (the one before a change under test):
 
     python tests/data/make_reference_runs.py
+
+Rerecord only for a change meant to alter the numbers, and say so where it is
+committed. With ``--replace`` the recordings of other CPU kinds, which this
+machine cannot refit, are dropped; those kinds are then checked against this
+one within the test's tolerance:
+
+    python tests/data/make_reference_runs.py --replace
 """
 
 import json
@@ -76,6 +82,7 @@ def run(name: str) -> dict:
 
 
 if __name__ == "__main__":
-    recordings = json.loads(REFERENCE.read_text()) if REFERENCE.exists() else {}
+    keep_others = "--replace" not in sys.argv[1:]
+    recordings = json.loads(REFERENCE.read_text()) if REFERENCE.exists() and keep_others else {}
     recordings[cpu_kind()] = {name: run(name) for name in RUNS}
     REFERENCE.write_text(json.dumps(recordings, indent=1) + "\n")
