@@ -4,7 +4,8 @@ Every metric takes long DataFrames (one row per record) and the
 :class:`~dgkeras.Schema` and uses numpy, scipy and scikit-learn only.
 They follow the evaluation of the DoppelGANger paper:
 
-* :func:`autocorrelation`, :func:`autocorrelation_mse` (Fig. 1, Table 3);
+* :func:`autocorrelation` (:func:`autocorrelation_curve` on padded arrays),
+  :func:`autocorrelation_mse` (Fig. 1, Table 3);
 * :func:`attribute_jsd`: Jensen-Shannon divergence of attribute marginals;
 * :func:`series_statistics`, :func:`statistic_w1`: Wasserstein-1 distance of
   per-series totals, (max + min) / 2 and lengths, overall or per attribute
@@ -74,21 +75,44 @@ def autocorrelation(df: pd.DataFrame, schema: Schema, column: str,
     -------
     numpy.ndarray of shape (max_lag + 1,)
     """
-    values = padded_values(df, schema, column)
+    return autocorrelation_curve(padded_values(df, schema, column), max_lag)
+
+
+def autocorrelation_curve(values: np.ndarray, max_lag: Optional[int] = None) -> np.ndarray:
+    """Autocorrelation at lags 0..max_lag, averaged over the series of a padded array.
+
+    The estimator of :func:`autocorrelation`, on one row per series with NaN
+    after each series' end.
+
+    Parameters
+    ----------
+    values : numpy.ndarray of shape (n_series, max_len)
+    max_lag : int, optional
+        Default: ``max_len - 1``.
+
+    Returns
+    -------
+    numpy.ndarray of shape (max_lag + 1,)
+        NaN at the lags no varying series covers.
+    """
     lengths = (~np.isnan(values)).sum(axis=1)
-    centred = np.nan_to_num(values - np.nanmean(values, axis=1, keepdims=True))
+    with np.errstate(all="ignore"):  # an all-NaN row (a series of length 0) has no mean
+        centred = np.nan_to_num(values - np.nanmean(values, axis=1, keepdims=True))
     energy = (centred ** 2).sum(axis=1)
     varying = energy > 0
     centred, energy, lengths = centred[varying], energy[varying], lengths[varying]
     max_lag = values.shape[1] - 1 if max_lag is None else int(max_lag)
-    acf = np.full(max_lag + 1, np.nan)
-    for lag in range(max_lag + 1):
-        covering = lengths > lag
-        if not covering.any():
-            break
-        c = centred[covering]
-        products = (c[:, : c.shape[1] - lag] * c[:, lag:]).sum(axis=1)
-        acf[lag] = float(np.mean(products / energy[covering]))
+    # Every lag's sum of products at once, as the inverse transform of the power
+    # spectrum; zero-padding to twice the length keeps the ends from wrapping
+    # round, and the zeros past each series' end keep its lags its own.
+    n_fft = 1 << int(np.ceil(np.log2(max(2 * values.shape[1] - 1, max_lag + 1, 1))))
+    spectrum = np.fft.rfft(centred, n_fft, axis=1)
+    products = np.fft.irfft(spectrum * spectrum.conj(), n_fft, axis=1)[:, : max_lag + 1]
+    covering = lengths[:, None] > np.arange(max_lag + 1)
+    counts = covering.sum(axis=0)
+    with np.errstate(all="ignore"):  # a lag no series covers is NaN
+        acf = np.where(covering, products / energy[:, None], 0.0).sum(axis=0) / counts
+    acf[counts == 0] = np.nan
     return acf
 
 

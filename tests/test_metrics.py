@@ -45,6 +45,21 @@ def test_autocorrelation_of_a_pure_sine():
     assert acf[10] == pytest.approx(-(390 / 400), abs=1e-3)
 
 
+def test_autocorrelation_curve_of_series_of_different_lengths_by_hand():
+    from dgkeras.metrics import autocorrelation_curve
+
+    values = np.array([[1.0, 2, 3, 4, np.nan], [2, 1, 2, 1, 2], [5, 5, 5, np.nan, np.nan]])
+    acf = autocorrelation_curve(values, max_lag=6)
+    # Centred: [-1.5, -0.5, 0.5, 1.5] (sum of squares 5) and [0.4, -0.6, 0.4, -0.6, 0.4]
+    # (1.2); the constant third series is left out. Lag 4 only the second one reaches,
+    # lags 5 and 6 none.
+    first = [5, 0.75 - 0.25 + 0.75, -0.75 - 0.75, -2.25, None]
+    second = [1.2, -0.24 * 4, 0.16 + 0.36 + 0.16, -0.24 * 2, 0.16]
+    expected = [(first[k] / 5 + second[k] / 1.2) / 2 for k in range(4)] + [second[4] / 1.2]
+    np.testing.assert_allclose(acf[:5], expected, atol=1e-12)
+    assert np.isnan(acf[5:]).all()
+
+
 def test_autocorrelation_mse_zero_for_identical_and_known_for_different():
     t = np.arange(100)
     sine = np.sin(2 * np.pi * t / 10)
