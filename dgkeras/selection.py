@@ -14,10 +14,15 @@ The comparison is built from what tells real from synthetic series in
 classifier: the distribution over series of each per-series summary
 statistic of each continuous feature (mean, spread, extremes, first and last
 record, quantiles, lag-1 autocorrelation, mean absolute change), of each
-attribute, of the series lengths and of each categorical feature's values.
-Each is a distance in [0, 1] (Kolmogorov-Smirnov for numbers, total
-variation for categories) and the score is their mean, so no column's units
-weigh more than another's.
+attribute, of the series lengths (even where the real ones are all the
+same: a generator that ends series early must score worse) and of each
+categorical feature's values; and, for the correlations over longer lags
+that the summaries miss (daily and weekly cycles), each continuous feature's
+autocorrelation curve averaged over series
+(:func:`dgkeras.metrics.autocorrelation_curve`). Each is a
+distance in [0, 1] (Kolmogorov-Smirnov for numbers, total variation for
+categories, the mean absolute difference over lags for the curves) and the
+score is their mean, so no column's units weigh more than another's.
 
 NumPy and pandas only; no TensorFlow here. The generator is reached through
 the ``generate`` callable the fit passes in.
@@ -31,6 +36,7 @@ import numpy as np
 import pandas as pd
 
 from .encoding import Encoder
+from .metrics import autocorrelation_curve
 from .model_scores import continuous_summary
 from .outputs import lengths_from_flags
 from .schema import CONTINUOUS, infer_kind
@@ -91,38 +97,69 @@ def _is_continuous(values: np.ndarray) -> bool:
     return infer_kind(pd.Series(values.ravel())) == CONTINUOUS
 
 
-def series_distributions(series: DecodedSeries) -> Dict[str, np.ndarray]:
-    """Every distribution over series that the score compares, by name.
+def curve_distance(real: np.ndarray, synth: np.ndarray) -> float:
+    """Mean absolute difference of two autocorrelation curves over the lags both
+    cover, capped at 1; 1 when they share no lag."""
+    both = ~np.isnan(real) & ~np.isnan(synth)
+    if not both.any():
+        return 1.0
+    return float(min(1.0, np.abs(real[both] - synth[both]).mean()))
 
-    Each attribute's values, each per-series summary statistic of each
-    continuous feature (``"<feature> <statistic>"``, as
-    :func:`dgkeras.model_scores.series_summaries` names them), each
-    categorical feature's values over all records, and ``"length"``.
+
+#: How the name of a feature's autocorrelation curve ends in the score's distances.
+CURVE_SUFFIX = " autocorrelation curve"
+
+
+class SeriesProfile(NamedTuple):
+    """What the score compares of a set of series (:func:`series_profile`).
+
+    Attributes
+    ----------
+    distributions : dict of str to ndarray
+        Each attribute's values, each per-series summary statistic of each
+        continuous feature (``"<feature> <statistic>"``, as
+        :func:`dgkeras.model_scores.series_summaries` names them), each
+        categorical feature's values over all records, and ``"length"``.
+    curves : dict of str to ndarray
+        ``"<feature> autocorrelation curve"``: each continuous feature's
+        autocorrelation at lags 1 and up, averaged over series.
     """
-    out: Dict[str, np.ndarray] = {}
+
+    distributions: Dict[str, np.ndarray]
+    curves: Dict[str, np.ndarray]
+
+
+def series_profile(series: DecodedSeries) -> SeriesProfile:
+    """The distributions over series and the autocorrelation curves the score compares."""
+    distributions: Dict[str, np.ndarray] = {}
+    curves: Dict[str, np.ndarray] = {}
     for column in series.attributes.columns:
-        out[column] = series.attributes[column].to_numpy()
+        distributions[column] = series.attributes[column].to_numpy()
     for name, values in series.features.items():
         if _is_continuous(values):
+            values = values.astype(float)
             with np.errstate(all="ignore"):  # the NaN past each series' end is expected
-                out.update(continuous_summary(values.astype(float), name))
+                distributions.update(continuous_summary(values, name))
+            curves[name + CURVE_SUFFIX] = autocorrelation_curve(values)[1:]
         else:
-            out[name] = values.ravel()
-    out["length"] = series.lengths
-    return out
+            distributions[name] = values.ravel()
+    distributions["length"] = series.lengths
+    return SeriesProfile(distributions, curves)
 
 
-def distribution_distances(real: Dict[str, np.ndarray],
-                           synth: Dict[str, np.ndarray]) -> Dict[str, float]:
-    """The distance of each of ``synth``'s :func:`series_distributions` from ``real``'s:
-    Kolmogorov-Smirnov for numbers, total variation for categories. The lengths
-    are compared only where the real ones vary."""
+def profile_distances(real: SeriesProfile, synth: SeriesProfile) -> Dict[str, float]:
+    """The distance of each part of ``synth``'s :func:`series_profile` from ``real``'s:
+    Kolmogorov-Smirnov for numbers, total variation for categories,
+    :func:`curve_distance` for the autocorrelation curves (but for a feature
+    whose real series are all constant, which have no autocorrelation)."""
     out: Dict[str, float] = {}
-    for name, values in real.items():
-        if name == "length" and values.min() == values.max():
-            continue
-        out[name] = (ks_distance(values.astype(float), synth[name].astype(float))
-                     if _is_continuous(values) else total_variation(values, synth[name]))
+    for name, values in real.distributions.items():
+        out[name] = (ks_distance(values.astype(float), synth.distributions[name].astype(float))
+                     if _is_continuous(values)
+                     else total_variation(values, synth.distributions[name]))
+    for name, curve in real.curves.items():
+        if not np.isnan(curve).all():
+            out[name] = curve_distance(curve, synth.curves[name])
     return out
 
 
@@ -137,11 +174,10 @@ def selection_distances(real: DecodedSeries, synth: DecodedSeries) -> Dict[str, 
     Returns
     -------
     dict of str to float
-        By the names of :func:`series_distributions` (``"length"`` only
-        where the real lengths vary); each in [0, 1], 0 for identical
-        distributions.
+        By the names of :class:`SeriesProfile`'s distributions and curves;
+        each in [0, 1], 0 for identical distributions.
     """
-    return distribution_distances(series_distributions(real), series_distributions(synth))
+    return profile_distances(series_profile(real), series_profile(synth))
 
 
 def selection_score(real: DecodedSeries, synth: DecodedSeries) -> float:
@@ -186,7 +222,7 @@ class GeneratorScore:
         self.noise_seed = int(rng.integers(0, 2**31 - 1))
         self.real = self.decode(tuple(a[rows] for a in arrays))
         # The training series' side of every comparison, computed once.
-        self._real_distributions = series_distributions(self.real)
+        self._real_profile = series_profile(self.real)
 
     def decode(self, arrays: tuple) -> DecodedSeries:
         """Encoded series (real or generated) as :class:`DecodedSeries`."""
@@ -199,5 +235,4 @@ class GeneratorScore:
     def __call__(self) -> float:
         """The generator's :func:`selection_score` now; lower is better."""
         generated = self.decode(self.generate(self.n_series, self.noise_seed))
-        return _mean(distribution_distances(self._real_distributions,
-                                            series_distributions(generated)))
+        return _mean(profile_distances(self._real_profile, series_profile(generated)))

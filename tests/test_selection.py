@@ -13,6 +13,7 @@ from dgkeras.sampling import Request, Sampler
 from dgkeras.selection import (
     DecodedSeries,
     GeneratorScore,
+    curve_distance,
     ks_distance,
     selection_distances,
     selection_score,
@@ -79,11 +80,11 @@ def test_the_score_is_zero_for_the_same_series_and_high_for_a_shifted_copy(mba):
     assert set(distances) >= {"isp", "technology", "state"}
 
 
-def test_lengths_are_compared_only_when_they_vary():
+def test_lengths_are_compared_even_where_the_real_ones_are_all_the_same():
     df, schema = mixed_frame(n_series=20)
     encoder, arrays = _decoded(df, schema)
     score = GeneratorScore(encoder, arrays, lambda n, seed: arrays, seed=0)
-    assert "length" in selection_distances(score.real, score.real)
+    assert selection_distances(score.real, score.real)["length"] == 0.0
     assert score.real.lengths.min() < score.real.lengths.max()
     shorter = DecodedSeries(score.real.attributes, score.real.features,
                             np.minimum(score.real.lengths, 3))
@@ -93,7 +94,44 @@ def test_lengths_are_compared_only_when_they_vary():
     df, schema = attribute_frame()
     encoder, arrays = _decoded(df, schema)
     fixed = GeneratorScore(encoder, arrays, lambda n, seed: arrays, seed=0)
-    assert "length" not in selection_distances(fixed.real, fixed.real)
+    assert (fixed.real.lengths == 6).all()
+    # A generator that cuts a quarter of the series short is told apart.
+    cut = fixed.real.lengths.copy()
+    cut[: len(cut) // 4] = 4
+    cut_short = DecodedSeries(fixed.real.attributes, fixed.real.features, cut)
+    assert selection_distances(fixed.real, cut_short)["length"] == (len(cut) // 4) / len(cut)
+
+
+def test_curve_distance_is_the_mean_absolute_gap_over_shared_lags():
+    assert curve_distance(np.array([0.5, 0.2, 0.1]), np.array([0.3, 0.2, 0.4])) \
+        == pytest.approx((0.2 + 0.0 + 0.3) / 3)
+    # Lags one curve does not reach are left out; the gap is capped at 1.
+    assert curve_distance(np.array([0.5, 0.2, np.nan]), np.array([0.3, 0.2, 0.4])) \
+        == pytest.approx(0.1)
+    assert curve_distance(np.array([1.0, 1.0]), np.array([-1.0, -0.5])) == 1.0
+    assert curve_distance(np.array([0.5, np.nan]), np.array([np.nan, 0.5])) == 1.0
+
+
+def _cycles(period: float, n: int = 200, length: int = 48, seed: int = 0) -> DecodedSeries:
+    """Series of a sine wave of ``period`` records with a random phase and a little noise."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(length)
+    values = np.sin(2 * np.pi * t / period + rng.uniform(0, 2 * np.pi, (n, 1)))
+    values += 0.1 * rng.standard_normal((n, length))
+    return DecodedSeries(pd.DataFrame({"kind": ["a"] * n}), {"load": values},
+                         np.full(n, length))
+
+
+def test_the_autocorrelation_curve_tells_a_daily_cycle_from_a_half_daily_one():
+    daily, other_daily = _cycles(24, seed=0), _cycles(24, seed=1)
+    half_daily = _cycles(12, seed=1)
+    same = selection_distances(daily, other_daily)
+    different = selection_distances(daily, half_daily)
+    assert same["load autocorrelation curve"] < 0.05
+    assert different["load autocorrelation curve"] > 0.4
+    # Constant series have no autocorrelation: their curve is not compared.
+    flat = DecodedSeries(daily.attributes, {"load": np.ones((200, 48))}, daily.lengths)
+    assert "load autocorrelation curve" not in selection_distances(flat, daily)
 
 
 def test_best_weights_copy_only_a_lower_finite_score():
