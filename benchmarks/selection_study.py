@@ -100,7 +100,7 @@ def candidate_scores(rows: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({
         "selection score": distances.mean(axis=1),
         "without curves": summaries.mean(axis=1),
-        "curves x2": distances.join(curves, rsuffix=" again").mean(axis=1),
+        "curves x2": pd.concat([distances, curves], axis=1).mean(axis=1),
         "last": -rows["epoch"].astype(float),
     }, index=rows.index)
 
