@@ -45,7 +45,7 @@ import fidelity  # noqa: E402
 import dgkeras.synthesizer  # noqa: E402
 from dgkeras import DGSynthesizer  # noqa: E402
 from dgkeras.sampling import Request, Sampler  # noqa: E402
-from dgkeras.selection import CURVE_SUFFIX, selection_distances  # noqa: E402
+from dgkeras.selection import CURVE_SUFFIX  # noqa: E402
 
 #: The score the fit builds, which each run wraps.
 GENERATOR_SCORE = dgkeras.synthesizer.generator_score
@@ -59,8 +59,7 @@ def recording_score(workload, df, schema, seed, records):
         n = df[schema.id_column].nunique()
 
         def score() -> float:
-            generated = scorer.decode(scorer.generate(scorer.n_series, scorer.noise_seed))
-            distances = selection_distances(scorer.real, generated)
+            distances = scorer.distances()
             row = {"lengths vary": scorer.real.lengths.min() < scorer.real.lengths.max(),
                    **{f"d {k}": v for k, v in distances.items()}}
             with warnings.catch_warnings():

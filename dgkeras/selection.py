@@ -232,7 +232,12 @@ class GeneratorScore:
                                                                  lengths)
         return DecodedSeries(table, features, lengths)
 
-    def __call__(self) -> float:
-        """The generator's :func:`selection_score` now; lower is better."""
+    def distances(self) -> Dict[str, float]:
+        """The generator's :func:`selection_distances` now, from the fixed noise."""
         generated = self.decode(self.generate(self.n_series, self.noise_seed))
-        return _mean(profile_distances(self._real_profile, series_profile(generated)))
+        return profile_distances(self._real_profile, series_profile(generated))
+
+    def __call__(self) -> float:
+        """The generator's :func:`selection_score` now (the mean of
+        :meth:`distances`); lower is better."""
+        return _mean(self.distances())
