@@ -139,11 +139,11 @@ class DGSynthesizer(BaseEstimator):
         score (:mod:`dgkeras.selection`, lower is better) compares up to
         1,000 series generated from fixed noise with as many training
         series: the distributions over series of each feature's summary
-        statistics, of the attributes and of the lengths.
-        It appears in ``history_["selection_score"]``. Not available with
-        DP: the score reads the training series outside the privacy
-        accounting. "auto" is 10, and None under DP (see
-        :doc:`hyperparameters`).
+        statistics, of the attributes and of the lengths, and each continuous
+        feature's autocorrelation curve. It appears in
+        ``history_["selection_score"]``. Not available with DP: the score
+        reads the training series outside the privacy accounting. "auto" is
+        10, and None under DP (see :doc:`hyperparameters`).
     epsilon : float or None, default=None
         Privacy budget: turns on DP-SGD for the two critics (the only
         networks that read real data), with the noise multiplier computed
