@@ -22,6 +22,8 @@ generation compares by, each to be read beside its real-vs-real floor:
 
 * :func:`discriminative_score`: how well a classifier tells real from
   synthetic series;
+* :func:`summary_giveaways`: which per-series summary, read alone, tells
+  them apart, beside its floor;
 * :func:`predictive_score`: train on synthetic, forecast real series;
 * :func:`split_series`: two random halves of the real series, between which
   the same figures give the floor (:func:`fidelity_with_floor`).
@@ -47,6 +49,7 @@ from .model_scores import (  # noqa: F401 (series_summaries: part of this module
     predictive_score,
     series_summaries,
     split_series,
+    summary_giveaways,
 )
 from .schema import CATEGORICAL, Schema
 from .sdmetrics_scores import sdmetrics_installed, sdmetrics_scores

@@ -5,6 +5,8 @@ forecaster trained on synthetic series predict real ones.
   summary statistics (:func:`series_summaries`), cross-validated, tells real
   from synthetic series; reported as ``2 * |accuracy - 0.5|``, 0 when it
   does no better than chance and 1 when it is always right.
+* :func:`summary_giveaways`: which of those summaries tells the sets apart,
+  one at a time, beside the same between two halves of the real data.
 * :func:`predictive_score`: train on synthetic, test on real, as in the
   TimeGAN line of work: a gradient-boosted regressor forecasts each series'
   last records from the records before them and the series' attributes;
@@ -269,6 +271,72 @@ def discriminative_score(real: pd.DataFrame, synth: pd.DataFrame, schema: Schema
         accuracy = float(np.mean(cross_val_score(classifier, x.to_numpy(float), y,
                                                  groups=groups, cv=folds, scoring="accuracy")))
     return 2 * abs(accuracy - 0.5)
+
+
+def _one_summary_score(a: np.ndarray, b: np.ndarray, categorical: bool) -> float:
+    """The discriminative score of the best rule that reads one summary of equal-sized
+    sets: the Kolmogorov-Smirnov distance for a number (one threshold), the total
+    variation distance for a category code (one set of values)."""
+    if categorical:
+        codes = np.union1d(a, b)
+        p = np.array([np.mean(a == c) for c in codes])
+        q = np.array([np.mean(b == c) for c in codes])
+        return float(0.5 * np.abs(p - q).sum())
+    a, b = a[~np.isnan(a)], b[~np.isnan(b)]
+    if not len(a) or not len(b):
+        return float(len(a) != len(b))
+    points = np.union1d(a, b)
+    gap = (np.searchsorted(np.sort(a), points, side="right") / len(a)
+           - np.searchsorted(np.sort(b), points, side="right") / len(b))
+    return float(np.abs(gap).max())
+
+
+def summary_giveaways(real: pd.DataFrame, synth: pd.DataFrame, schema: Schema,
+                      random_state: Optional[int] = 0) -> pd.DataFrame:
+    """Which per-series summary tells real from synthetic series, one at a time.
+
+    For each column of :func:`series_summaries`, the discriminative score
+    (``2 * |accuracy - 0.5|``, the two sets weighted equally) of the best
+    rule that reads that summary alone: for a number, one threshold, whose
+    score is the Kolmogorov-Smirnov distance between the real and synthetic
+    values; for a categorical attribute, one set of values, whose score is
+    their total variation distance. The score is in-sample, so beside it
+    ``floor`` is the same between two random halves of the real series
+    (:func:`split_series`): what sampling noise alone gives (between sets of
+    half the size, so if anything more than it gives the full sets). A summary far
+    above its floor is one the generator gets wrong; the medians say which
+    way.
+
+    Parameters
+    ----------
+    real, synth : pandas.DataFrame
+        Long data with the schema's columns.
+    schema : Schema
+        Needs an ``id_column`` and at least 2 real series (for the floor).
+    random_state : int, optional
+        Seeds the halves of the real data.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per summary, highest ``score`` first; columns ``score``,
+        ``floor``, ``real median`` and ``synthetic median``.
+    """
+    categories = _shared_categories(real, synth, schema)
+    first, second = split_series(real, schema, random_state=random_state)
+    tables = [series_summaries(f, schema, categories) for f in (real, synth, first, second)]
+    rows = {}
+    for column in tables[0].columns:
+        categorical = schema.attributes.get(column) == CATEGORICAL
+        values = [t[column].to_numpy(float) for t in tables]
+        rows[column] = {
+            "score": _one_summary_score(values[0], values[1], categorical),
+            "floor": _one_summary_score(values[2], values[3], categorical),
+            "real median": float(np.nanmedian(values[0])) if not categorical else np.nan,
+            "synthetic median": float(np.nanmedian(values[1])) if not categorical else np.nan,
+        }
+    table = pd.DataFrame.from_dict(rows, orient="index")
+    return table.sort_values("score", ascending=False, kind="stable")
 
 
 # ------------------------------------------------------- predictive

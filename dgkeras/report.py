@@ -16,7 +16,9 @@
   :func:`dgkeras.metrics.fidelity_summary`, the discriminative and predictive
   scores, SDMetrics' sequential scores where it is installed, and each figure's
   real-vs-real floor (the same figure between two random halves of the real
-  series; :func:`dgkeras.metrics.fidelity_with_floor`).
+  series; :func:`dgkeras.metrics.fidelity_with_floor`), and the per-series
+  summaries that tell the sets apart most (:data:`TOP_GIVEAWAYS` rows of
+  :func:`dgkeras.metrics.summary_giveaways`).
 
 Plots are drawn with matplotlib's Agg canvas, without pyplot, so no display
 is needed and no global backend is changed. No TensorFlow here.
@@ -41,6 +43,7 @@ from .metrics import (
     nearest_distances,
     padded_values,
     series_statistics,
+    summary_giveaways,
 )
 from .schema import CATEGORICAL, Schema
 
@@ -52,6 +55,9 @@ TOP_GROUPS = 4
 #: Series each set needs for the floor and the model-fitting scores: five
 #: cross-validation folds in each half of the real series.
 FLOOR_SERIES = 10
+#: Per-series summaries listed under "giveaways": those that tell real from
+#: synthetic series most, read one at a time.
+TOP_GIVEAWAYS = 5
 
 
 def fidelity_report(
@@ -121,7 +127,10 @@ def _figures(real: pd.DataFrame, synth: pd.DataFrame, schema: Schema,
     if min(counts.values()) < FLOOR_SERIES:
         return {**counts, **fidelity_summary(real, synth, schema, by=groups)}
     figures = fidelity_with_floor(real, synth, schema, by=groups, random_state=random_state)
-    return {**counts, **figures["synthetic"], "real_vs_real": figures["real_vs_real"]}
+    giveaways = summary_giveaways(real, synth, schema, random_state=random_state)
+    return {**counts, **figures["synthetic"], "real_vs_real": figures["real_vs_real"],
+            "giveaways": [{"summary": name, **row} for name, row in
+                          giveaways.head(TOP_GIVEAWAYS).to_dict("index").items()]}
 
 
 def _write_plots(real: pd.DataFrame, synth: pd.DataFrame, schema: Schema, out: Path,
@@ -313,7 +322,7 @@ def _markdown(summary: Dict[str, Any], title: str) -> str:
              f"{FLOOR_SERIES}).", "",
              "| measure | synthetic | real vs real (floor) |", "|---|---|---|"]
     for key, value in summary.items():
-        if key in ("real_series", "synthetic_series", "plots", "real_vs_real"):
+        if key in ("real_series", "synthetic_series", "plots", "real_vs_real", "giveaways"):
             continue
         other = (floor or {}).get(key)
         if isinstance(value, dict):
@@ -339,6 +348,17 @@ def _markdown(summary: Dict[str, Any], title: str) -> str:
         lines.append("* sdmetrics: SDMetrics' sequential scores, 1 - the Kolmogorov-Smirnov "
                      "statistic of series lengths, of per-series statistics and of changes "
                      "between records: 1 the same distribution, 0 no overlap.")
+    if summary.get("giveaways"):
+        lines += ["", "## What tells the synthetic series apart most", "",
+                  "Each per-series summary read alone: the discriminative score of one "
+                  "threshold on it (one set of values for a categorical attribute), beside "
+                  "the same between the halves of the real series. A score far above its "
+                  "floor is something the generator gets wrong.", "",
+                  "| summary | score | floor | real median | synthetic median |",
+                  "|---|---|---|---|---|"]
+        lines += [f"| {row['summary']} | {_number(row['score'])} | {_number(row['floor'])} | "
+                  f"{_number(row['real median'])} | {_number(row['synthetic median'])} |"
+                  for row in summary["giveaways"]]
     lines.append("")
     lines += [f"![{name}]({name})" for name in summary.get("plots", [])]
     return "\n".join(lines) + "\n"

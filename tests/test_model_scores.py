@@ -10,6 +10,7 @@ from dgkeras.metrics import (
     predictive_score,
     series_summaries,
     split_series,
+    summary_giveaways,
 )
 
 SCHEMA = Schema("id", "t", {"kind": "categorical"}, {"x": "continuous", "mode": "categorical"})
@@ -94,6 +95,55 @@ def test_discriminative_score_balances_the_sets_and_needs_enough_series():
     assert discriminative_score(real, many, SCHEMA) < 0.25
     with pytest.raises(DataError, match="n_splits=5 series in each set, got 160 real and 4"):
         discriminative_score(real, many[many["id"] < 1004], SCHEMA)
+
+
+def test_summary_giveaways_by_hand():
+    # Series 0..3 of x = 1, 2, 3, 4 (two records each) against 3, 4, 5, 6: at the
+    # threshold 2 the real CDF is 1/2 and the synthetic 0, the largest gap.
+    def frame(levels, kinds, offset=0):
+        return pd.DataFrame({"id": np.repeat(np.arange(len(levels)) + offset, 2),
+                             "t": np.tile([0, 1], len(levels)),
+                             "kind": np.repeat(kinds, 2), "x": np.repeat(levels, 2),
+                             "mode": "up"})
+
+    real = frame([1.0, 2.0, 3.0, 4.0], ["a", "b", "a", "b"])
+    synth = frame([3.0, 4.0, 5.0, 6.0], ["a", "a", "a", "a"], offset=10)
+    table = summary_giveaways(real, synth, SCHEMA, random_state=0)
+    assert table.loc["x mean", "score"] == 0.5
+    assert table.loc["x mean", "real median"] == 2.5
+    assert table.loc["x mean", "synthetic median"] == 4.5
+    # The floor compares the halves of split_series: two levels each.
+    first, _ = split_series(real, SCHEMA, random_state=0)
+    half = tuple(sorted(first.groupby("id")["x"].first()))
+    apart = {(1.0, 2.0), (3.0, 4.0)}  # one threshold splits them: 1, else 1/2
+    assert table.loc["x mean", "floor"] == (1.0 if half in apart else 0.5)
+    # Half the synthetic kinds are "a" against half the real: total variation 1/2.
+    assert table.loc["kind", "score"] == 0.5 and np.isnan(table.loc["kind", "real median"])
+    # Both sets have constant series of two records.
+    assert table.loc["x std", "score"] == 0.0 and table.loc["length", "score"] == 0.0
+    assert list(table.columns) == ["score", "floor", "real median", "synthetic median"]
+    assert table["score"].is_monotonic_decreasing
+
+
+def test_summary_giveaways_names_what_differs_and_its_floor_is_noise():
+    real, same = draw(seed=0), draw(seed=1, id_offset=1000)
+    table = summary_giveaways(real, same, SCHEMA)
+    assert table["score"].max() < 0.25 and table["floor"].max() < 0.3
+    # Every record 10 higher, beyond every real level: the levels give the sets away
+    # to one threshold, the changes do not.
+    shifted = summary_giveaways(real, same.assign(x=same["x"] + 10), SCHEMA)
+    assert shifted.loc["x q50", "score"] == 1.0 and shifted.loc["x mean", "score"] == 1.0
+    assert shifted.loc["x mean", "synthetic median"] > shifted.loc["x mean", "real median"] + 9
+    assert shifted.loc["x mean absolute change", "score"] < 0.25
+    assert shifted.loc["x lag-1 autocorrelation", "score"] < 0.25
+    pd.testing.assert_series_equal(shifted["floor"].sort_index(), table["floor"].sort_index())
+    # Shuffled in time: the lag-1 autocorrelation leads, the levels stay.
+    rng = np.random.default_rng(5)
+    shuffled = summary_giveaways(real, same.assign(x=same.groupby("id")["x"].transform(
+        lambda v: rng.permutation(v.to_numpy()))), SCHEMA)
+    assert shuffled.index[0] in ("x lag-1 autocorrelation", "x mean absolute change")
+    assert shuffled.loc["x lag-1 autocorrelation", "score"] > 0.8
+    assert shuffled.loc["x mean", "score"] < 0.25
 
 
 def test_predictive_score_near_its_floor_for_the_same_process_and_worse_without_dynamics():

@@ -33,7 +33,8 @@ def test_report_of_identical_data_is_all_zeros(mba, tmp_path):
     assert summary["discriminative_score"] == 0.0
     floor = summary["real_vs_real"]
     assert set(floor) == set(summary) - {"real_series", "synthetic_series", "plots",
-                                         "real_vs_real"}
+                                         "real_vs_real", "giveaways"}
+    assert [row["score"] for row in summary["giveaways"]] == [0.0] * 5
     assert 0 < floor["length_w1"] + floor["traffic_byte_counter total w1"]
     assert 0 <= floor["discriminative_score"] < 0.3
     assert floor["predictive_score"] > 0 and summary["predictive_score"] > 0
@@ -67,6 +68,14 @@ def test_report_numbers_match_the_metrics(mba, tmp_path):
     assert f"| traffic_byte_counter total w1 | 0.56 | {floor_total:.4g} |" in markdown
     assert "| discriminative_score | " in markdown
     assert "![totals_cdf.png](totals_cdf.png)" in markdown
+    # The shift moves every level of the byte counter, none of its changes; ranked first
+    # are levels, each with its median 0.01 higher.
+    top = saved["giveaways"]
+    assert len(top) == 5 and top[0]["score"] >= top[-1]["score"] > 0.05
+    assert all(row["summary"].startswith("traffic_byte_counter ") for row in top)
+    assert not any(row["summary"].endswith(("std", "change", "autocorrelation")) for row in top)
+    assert top[0]["synthetic median"] == pytest.approx(top[0]["real median"] + 0.01)
+    assert f"| {top[0]['summary']} | {top[0]['score']:.4g} | " in markdown
 
 
 def test_report_without_attributes_or_ids(fitted_mixed, tmp_path):
