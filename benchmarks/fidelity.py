@@ -7,6 +7,7 @@ Usage::
     python benchmarks/fidelity.py            # the full run: 5 seeds, all workloads (many hours)
     python benchmarks/fidelity.py --quick    # a smoke run of every model on small data
     python benchmarks/fidelity.py --workload mba --seeds 2 --out mba.csv
+    python benchmarks/fidelity.py --workload geant --models dgkeras --seeds 1 --giveaways 5
 
 Models: dgkeras at its defaults; the paper's baselines (benchmarks/baselines.py: AR, RNN,
 naive GAN); gretel-synthetics' DGAN, SDV's PARSynthesizer and MOSTLY AI's TabularARGN, each
@@ -89,6 +90,7 @@ from dgkeras.metrics import (  # noqa: E402
     series_statistics,
     split_series,
     statistic_w1,
+    summary_giveaways,
 )
 
 DEFAULT_DATA = pathlib.Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -254,7 +256,7 @@ def run_peer(name: str, venv: str, df: pd.DataFrame, schema: Schema, seed: int,
 
 
 def run_workload(workload: str, data: pathlib.Path, quick: bool, seeds, models=DEFAULT_MODELS,
-                 peer_venvs=None) -> pd.DataFrame:
+                 peer_venvs=None, giveaways: int = 0) -> pd.DataFrame:
     df, schema = LOADERS[workload](data, quick)
     n = df[schema.id_column].nunique()
     longest = df.groupby(schema.id_column).size().max()
@@ -287,6 +289,10 @@ def run_workload(workload: str, data: pathlib.Path, quick: bool, seeds, models=D
                 fake, seconds = run()
             _record(rows, workload, model, seed, score(workload, df, fake, schema, seed),
                     seconds)
+            if giveaways:
+                table = summary_giveaways(df, fake, schema, random_state=seed)
+                print(table.head(giveaways).to_string(float_format="{:.4g}".format),
+                      flush=True)
         if FLOOR in models:
             first, second = split_series(df, schema, random_state=seed)
             _record(rows, workload, FLOOR, seed, score(workload, first, second, schema, seed),
@@ -335,6 +341,9 @@ def main() -> None:
     parser.add_argument("--models", nargs="+", choices=MODELS, default=list(DEFAULT_MODELS),
                         metavar="MODEL", help=f"models to run, of {MODELS} (default: "
                         f"{DEFAULT_MODELS})")
+    parser.add_argument("--giveaways", type=int, default=0, metavar="N",
+                        help="after each run, print the N per-series summaries that tell its "
+                        "series from the real ones most (dgkeras.metrics.summary_giveaways)")
     args = parser.parse_args()
     for pair in args.dgkeras_param:
         name, _, value = pair.partition("=")
@@ -343,8 +352,8 @@ def main() -> None:
     seeds = range(args.seed, args.seed + (args.seeds or (1 if args.quick else 5)))
     venvs = {peer: getattr(args, f"{name}_venv") for peer, (name, _) in PEERS.items()}
     start = time.perf_counter()
-    tables = [run_workload(w, args.data, args.quick, seeds, args.models, venvs)
-              for w in workloads]
+    tables = [run_workload(w, args.data, args.quick, seeds, args.models, venvs,
+                           args.giveaways) for w in workloads]
     print(f"\nall workloads: {time.perf_counter() - start:.0f} s wall")
     if args.out:
         pd.concat(tables, ignore_index=True).to_csv(args.out, index=False)

@@ -35,7 +35,8 @@ def test_fidelity_benchmark_quick_mode_scores_every_model(tmp_path):
     missing = [arg for name in ("dgan", "par", "argn")
                for arg in (f"--{name}-venv", str(tmp_path / name))]
     result = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "fidelity.py"), "--quick",
-                             "--workload", "mba", *missing], cwd=tmp_path, env=env,
+                             "--workload", "mba", "--giveaways", "2", *missing],
+                            cwd=tmp_path, env=env,
                             capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
     lines = [line for line in result.stdout.splitlines() if line.startswith("  workload")]
@@ -53,3 +54,12 @@ def test_fidelity_benchmark_quick_mode_scores_every_model(tmp_path):
         assert 0 <= float(figures["discriminative"]) <= 1
         assert (figures["train s"] == "nan") == (model == "real vs real")
     assert "mba: mean ± standard deviation over 1 seed(s)" in result.stdout
+    # Under each model's row (not the floor's), its two summaries that differ most.
+    out = result.stdout.splitlines()
+    headers = [i for i, line in enumerate(out) if line.split() == ["score", "floor", "real",
+                                                                  "median", "synthetic",
+                                                                  "median"]]
+    assert len(headers) == 4
+    for i in headers:
+        scores = [float(out[i + k].split()[-4]) for k in (1, 2)]
+        assert 1 >= scores[0] >= scores[1] >= 0 and out[i - 1].startswith("  workload")
