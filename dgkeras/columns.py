@@ -381,9 +381,19 @@ class MinMaxScale:
     become large ones in the minimum, which every record of the series
     carries; ``"log_min"`` generates it directly.
 
+    ``kind="quantile"`` generates the minimum and the span too, each mapped
+    onto [0, 1] by its empirical distribution over the training series
+    (:data:`QUANTILE_POINTS` quantiles, linear between them): every part of
+    the output holds as many training series as any other, wherever their
+    values cluster (near zero, in the middle of the range), and a value
+    that many series share, such as a span of 0 for series that are
+    constant, takes a whole interval of the output, so that decoding any
+    number in it gives that value exactly. A shared training value encodes
+    to the middle of its interval.
+
     Parameters
     ----------
-    kind : {"unit", "log", "log_min"}
+    kind : {"unit", "log", "log_min", "quantile"}
     """
 
     #: The accepted kinds.
@@ -391,23 +401,27 @@ class MinMaxScale:
     #: ``c`` as a fraction of ``high``: values closer than this to ``low`` are
     #: mapped nearly linearly.
     RESOLUTION = 1e-3
+    #: Quantiles stored per part for ``kind="quantile"``, at evenly spaced
+    #: probabilities from 0 to 1.
+    QUANTILE_POINTS = 1001
 
     def __init__(self, kind: str = "unit") -> None:
         self.kind = kind
         self.ranges: Dict[str, Tuple[float, float]] = {}
+        self.quantiles: Dict[str, np.ndarray] = {}
 
     @property
     def parts(self) -> Tuple[str, str]:
         """Names of the two generated numbers: ``("mid", "span")`` or ``("min", "span")``."""
-        return ("min", "span") if self.kind == "log_min" else ("mid", "span")
+        return ("min", "span") if self.kind in ("log_min", "quantile") else ("mid", "span")
 
     def levels(self, lo: np.ndarray, hi: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
         """The two numbers of :attr:`parts` for series with minima ``lo``, maxima ``hi``."""
-        return (lo if self.kind == "log_min" else (hi + lo) / 2), hi - lo
+        return (lo if self.parts[0] == "min" else (hi + lo) / 2), hi - lo
 
     def bounds(self, level: np.ndarray, span: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
         """Inverse of :meth:`levels`: per-series minima and maxima, clipped to [0, 1]."""
-        if self.kind == "log_min":
+        if self.parts[0] == "min":
             lo, hi = level, level + span
         else:
             lo, hi = level - span / 2, level + span / 2
@@ -418,9 +432,14 @@ class MinMaxScale:
 
         Only the log kinds have something to learn.
         """
-        if self.kind != "unit":
+        parts = dict(zip(self.parts, self.levels(lo, hi)))
+        if self.kind == "quantile":
+            probabilities = np.linspace(0.0, 1.0, self.QUANTILE_POINTS)
+            self.quantiles = {part: np.quantile(np.asarray(v, np.float64), probabilities)
+                              for part, v in parts.items()}
+        elif self.kind != "unit":
             self.ranges = {part: (float(np.min(v)), float(np.max(v)))
-                           for part, v in zip(self.parts, self.levels(lo, hi))}
+                           for part, v in parts.items()}
         return self
 
     def _reach(self, part: str) -> Tuple[float, float, float]:
@@ -436,6 +455,8 @@ class MinMaxScale:
         """
         if self.kind == "unit":
             return values
+        if self.kind == "quantile":
+            return _quantile_rank(np.asarray(values, np.float64), self.quantiles[part])
         low, offset, reach = self._reach(part)
         if reach == 0.0:  # every training series had the same value
             return np.zeros_like(values, dtype=np.float64)
@@ -446,19 +467,47 @@ class MinMaxScale:
         """Inverse of :meth:`to_output` for values in [0, 1]."""
         if self.kind == "unit":
             return scaled
+        if self.kind == "quantile":
+            table = self.quantiles[part]
+            return np.interp(scaled, np.linspace(0.0, 1.0, len(table)), table)
         low, offset, reach = self._reach(part)
         return low + offset * np.expm1(scaled * reach)
 
     def to_state(self) -> Dict[str, Any]:
         """JSON-able description."""
-        return {"kind": self.kind, "ranges": {k: list(v) for k, v in self.ranges.items()}}
+        return {"kind": self.kind, "ranges": {k: list(v) for k, v in self.ranges.items()},
+                "quantiles": {k: v.tolist() for k, v in self.quantiles.items()}}
 
     @classmethod
     def from_state(cls, state: Dict[str, Any]) -> "MinMaxScale":
         """Inverse of :meth:`to_state`."""
         scale = cls(state["kind"])
         scale.ranges = {k: (float(v[0]), float(v[1])) for k, v in state["ranges"].items()}
+        scale.quantiles = {k: np.asarray(v, np.float64)
+                           for k, v in state.get("quantiles", {}).items()}
         return scale
+
+
+def _quantile_rank(values: np.ndarray, table: np.ndarray) -> np.ndarray:
+    """Where ``values`` fall in a sorted quantile ``table`` at evenly spaced
+    probabilities, as a probability in [0, 1].
+
+    Between two different quantiles, linear; on a value the table holds
+    several times (a point mass), the middle of their probabilities; outside
+    the table, clipped to its ends.
+    """
+    step = 1.0 / (len(table) - 1)
+    values = np.clip(values, table[0], table[-1])
+    first = np.searchsorted(table, values, side="left")
+    after = np.searchsorted(table, values, side="right")
+    on_point = first < after
+    # Not on a quantile: table[first - 1] < value < table[first].
+    below = np.clip(first - 1, 0, len(table) - 1)
+    above = np.clip(first, 0, len(table) - 1)
+    gap = table[above] - table[below]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        between = (below + np.where(gap > 0, (values - table[below]) / gap, 0.0)) * step
+    return np.where(on_point, (first + after - 1) / 2 * step, between)
 
 
 def make_column(name: str, kind: str, log: bool = False,

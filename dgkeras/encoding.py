@@ -232,13 +232,15 @@ class Encoder:
         Continuous columns modelled on a log scale (``log1p`` of the
         distance from the column minimum), for values that span orders of
         magnitude.
-    minmax_scale : {"unit", "log", "log_min"}
+    minmax_scale : {"unit", "log", "log_min", "quantile"}
         How the per-series level and span of auto-normalisation are given
         to the generator: "unit" the midrange and span as they are, in
         [0, 1]; "log" both spread over [0, 1] on a log scale fitted to the
         training series, so that series near the bottom of a wide range
         are not squeezed into a sliver of the output; "log_min" the same
-        with the minimum in place of the midrange (see :class:`MinMaxScale`).
+        with the minimum in place of the midrange; "quantile" the minimum
+        and span each by its distribution over the training series (see
+        :class:`MinMaxScale`).
     snap_to_minimum : bool
         Where a continuous attribute or feature has a point mass at its
         training minimum, decode values next to it as it (see

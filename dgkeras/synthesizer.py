@@ -90,12 +90,13 @@ class DGSynthesizer(BaseEstimator):
         distance from the column's minimum): for measurements that span
         orders of magnitude (traffic volumes, page views), so that small
         and large series are generated with the same relative precision.
-    minmax_scale : {"unit", "log", "log_min"}, default="unit"
+    minmax_scale : {"unit", "log", "log_min", "quantile"}, default="unit"
         How auto-normalisation's per-series level and span are generated:
         "unit" the midrange and span as they are (the paper), "log" both on
         a log scale fitted to the training series, "log_min" the minimum and
-        span on that scale (:class:`dgkeras.columns.MinMaxScale` says when
-        each helps).
+        span on that scale, "quantile" the minimum and span each by its
+        distribution over the training series
+        (:class:`dgkeras.columns.MinMaxScale` says when each helps).
     snap_to_minimum : bool or "auto", default="auto"
         Where at least 1% of a continuous column's training values equal
         its minimum (a point mass, such as a loss rate or a volume that is

@@ -1,5 +1,7 @@
 """Encoding is exact: encode -> decode gives the input back, dtypes and all."""
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -14,7 +16,7 @@ def _order(df, schema):
     return df.sort_values(keys, kind="stable").reset_index(drop=True)
 
 
-def _assert_round_trip(df, schema, **kwargs):
+def _assert_round_trip(df, schema, tolerance=1e-6, **kwargs):
     encoder = Encoder(schema, **kwargs).fit(df)
     data = encoder.transform(df)
     back = encoder.inverse_transform(data.attributes, data.minmax, data.features, data.lengths)
@@ -31,7 +33,7 @@ def _assert_round_trip(df, schema, **kwargs):
                 schema.attributes.get(column) == "continuous":
             span = float(real[column].max() - real[column].min()) or 1.0
             np.testing.assert_allclose(back[column].astype(float), real[column].astype(float),
-                                       atol=1e-6 * span, rtol=0)
+                                       atol=tolerance * span, rtol=0)
         else:
             pd.testing.assert_series_equal(back[column], real[column], check_names=False)
     return encoder, data
@@ -355,7 +357,49 @@ def test_minmax_scale_maps_the_training_range_onto_zero_one():
     assert unit.to_output(mid, "mid") is mid and unit.from_output(mid, "mid") is mid
 
 
-@pytest.mark.parametrize("kind", ["log", "log_min"])
+def test_minmax_quantile_scale_by_hand():
+    """Eight series, six of them constant (span 0), the others spanning 0.5 and 1.0."""
+    from dgkeras.columns import MinMaxScale
+
+    lo, hi = np.full(8, 0.2), 0.2 + np.array([0, 0, 0, 0, 0, 0, 0.5, 1.0])
+    scale = MinMaxScale("quantile").fit(lo, hi)
+    assert scale.parts == ("min", "span")
+    span = hi - lo
+    # np.quantile puts the sixth value (the last 0) at probability 5/7: the 715
+    # quantiles at 0, 0.001, ..., 0.714 are all 0, and a span of 0 encodes to the
+    # middle of them.
+    assert scale.to_output(np.array([0.0]), "span")[0] == pytest.approx(0.357, abs=1e-12)
+    assert scale.to_output(np.array([0.5]), "span")[0] == pytest.approx(6 / 7, abs=1e-3)
+    assert scale.to_output(np.array([1.0, 7.0]), "span").tolist() == [1.0, 1.0]
+    np.testing.assert_allclose(scale.from_output(scale.to_output(span, "span"), "span"), span,
+                               atol=1e-12)
+    # Every output up to 0.714 decodes to exactly 0: a generator whose outputs were
+    # uniform would make 5/7 of its series constant, as the training data has 6/8.
+    u = np.random.default_rng(0).random(100_000)
+    spans = scale.from_output(u, "span")
+    assert (spans[u <= 0.714] == 0).all() and (spans[u > 0.715] > 0).all()
+    assert np.mean(spans == 0) == pytest.approx(5 / 7, abs=0.01)
+    # One training value: every output decodes to it.
+    assert scale.from_output(np.array([0.0, 0.6, 1.0]), "min").tolist() == [0.2] * 3
+    assert scale.to_output(np.array([0.2]), "min")[0] == pytest.approx(0.5)
+    again = MinMaxScale.from_state(json.loads(json.dumps(scale.to_state())))
+    np.testing.assert_array_equal(again.to_output(span, "span"), scale.to_output(span, "span"))
+    np.testing.assert_array_equal(again.from_output(u, "span"), spans)
+
+
+def test_minmax_quantile_round_trips_and_spreads_the_minima_evenly(mba):
+    df, schema = mba
+    # The min/max reach the generator as float32: where the training series are
+    # sparse (the tails), a rounding of 6e-8 in a rank moves the decoded value most.
+    encoder, data = _assert_round_trip(df, schema, tolerance=1e-5, minmax_scale="quantile")
+    assert [s.kind for s in encoder.minmax_scales_] == ["quantile", "quantile"]
+    # Each home's lowest traffic by its rank among the homes: evenly over [0, 1].
+    ranks = data.minmax[:, 0]
+    assert ranks.min() < 0.01 and ranks.max() > 0.99
+    assert np.quantile(ranks, [0.25, 0.5, 0.75]) == pytest.approx([0.25, 0.5, 0.75], abs=0.02)
+
+
+@pytest.mark.parametrize("kind", ["log", "log_min", "quantile"])
 def test_minmax_scale_survives_encoder_state_and_old_states_decode_as_unit(mba, kind):
     import json
 
@@ -366,6 +410,8 @@ def test_minmax_scale_survives_encoder_state_and_old_states_decode_as_unit(mba, 
     again = Encoder.from_state(state)
     assert again.minmax_scale == kind
     assert again.minmax_scales_[0].ranges == encoder.minmax_scales_[0].ranges
+    for part, table in encoder.minmax_scales_[0].quantiles.items():
+        np.testing.assert_array_equal(again.minmax_scales_[0].quantiles[part], table)
     a = encoder.inverse_transform(data.attributes, data.minmax, data.features, data.lengths)
     pd.testing.assert_frame_equal(
         a, again.inverse_transform(data.attributes, data.minmax, data.features, data.lengths))
@@ -378,7 +424,8 @@ def test_minmax_scale_survives_encoder_state_and_old_states_decode_as_unit(mba, 
         old.inverse_transform(unit.attributes, unit.minmax, unit.features, unit.lengths),
         plain.inverse_transform(unit.attributes, unit.minmax, unit.features, unit.lengths))
     with pytest.raises(DataError,
-                       match=r"minmax_scale must be one of \['unit', 'log', 'log_min'\]"):
+                       match=r"minmax_scale must be one of "
+                             r"\['unit', 'log', 'log_min', 'quantile'\]"):
         Encoder(schema, minmax_scale="log10")
 
 

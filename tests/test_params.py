@@ -33,7 +33,8 @@ BAD_VALUES = {
     "time_mode": ("free", r"time_mode must be one of \['grid', 'learned'\]"),
     "log_columns": ("usage", r"log_columns must be a list of column names, got 'usage'; "
                              r"write \['usage'\]"),
-    "minmax_scale": ("log2", r"minmax_scale must be one of \['unit', 'log', 'log_min'\]"),
+    "minmax_scale": ("log2", r"minmax_scale must be one of "
+                             r"\['unit', 'log', 'log_min', 'quantile'\]"),
     "critic_steps": ("many", "critic_steps must be a positive integer or 'auto'"),
     "generator_steps": (0, "generator_steps must be a positive integer"),
     "packing": (0, "packing must be a positive integer"),

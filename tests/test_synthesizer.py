@@ -143,7 +143,7 @@ def test_sklearn_conventions():
     (dict(beta_1=1.0), r"beta_1 must lie in \[0, 1\)"),
     (dict(normalization="unit"), "normalization must be one of"),
     (dict(minmax_scale="log2"),
-     r"minmax_scale must be one of \['unit', 'log', 'log_min'\], got 'log2'"),
+     r"minmax_scale must be one of \['unit', 'log', 'log_min', 'quantile'\], got 'log2'"),
     (dict(packing=0), "packing must be a positive integer, got 0"),
     (dict(packing=2, epsilon=1.0), "packing=2 cannot be combined with differential privacy"),
     (dict(ema_decay=1.0), r"ema_decay must be None or lie in \[0, 1\), got 1.0"),
@@ -196,7 +196,7 @@ def test_log_columns_fit_sample_and_survive_save(tmp_path):
     pd.testing.assert_frame_equal(again.sample(50, random_state=3), fake)
 
 
-@pytest.mark.parametrize("kind", ["log", "log_min"])
+@pytest.mark.parametrize("kind", ["log", "log_min", "quantile"])
 def test_minmax_log_scale_fits_samples_within_range_and_survives_save(tmp_path, kind):
     """Series levels spread over three orders of magnitude, with a log-scaled min/max."""
     rng = np.random.default_rng(1)
@@ -215,7 +215,9 @@ def test_minmax_log_scale_fits_samples_within_range_and_survives_save(tmp_path, 
     level = bounds.mean(axis=1) if kind == "log" else bounds["min"]
     unit = (level - df["mbps"].min()) / (df["mbps"].max() - df["mbps"].min())
     part = "mid" if kind == "log" else "min"
-    np.testing.assert_allclose(scale.ranges[part], [unit.min(), unit.max()], rtol=1e-9)
+    ends = (scale.ranges[part] if kind != "quantile"
+            else [scale.quantiles[part][0], scale.quantiles[part][-1]])
+    np.testing.assert_allclose(ends, [unit.min(), unit.max()], rtol=1e-9)
     fake = synth.sample(50, random_state=3)
     assert fake["mbps"].between(df["mbps"].min(), df["mbps"].max()).all()
     synth.save(tmp_path / "model.dgk")
