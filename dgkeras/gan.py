@@ -71,6 +71,7 @@ class NetworkConfig:
     seed: int = 0
     mixed_precision: bool = False
     jit_sampling: bool = False
+    noise_skip: bool = False
 
     @property
     def attribute_dim(self) -> int:
@@ -141,7 +142,7 @@ class DoppelGANger:
         self.feature_generator = build_feature_generator(
             c.attribute_dim + c.minmax_dim, c.feature_noise_dim, c.n_steps, c.sample_len,
             c.feature_outputs, c.lstm_units, c.lstm_layers,
-            initializer_seed(c.seed, "feature_generator"), c.mixed_precision)
+            initializer_seed(c.seed, "feature_generator"), c.mixed_precision, c.noise_skip)
         # With packing, each critic judges `packing` samples side by side.
         self.critic = build_critic(
             c.packing * (c.attribute_dim + c.minmax_dim + c.padded_len * c.record_dim),

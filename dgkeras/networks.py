@@ -9,7 +9,8 @@ submodels are
   min/max "fake" attributes of auto-normalisation;
 * the feature generator, an LSTM whose every step reads (attributes, min/max,
   noise) and emits ``sample_len`` records, each followed by a 2-way
-  generation flag (batched generation);
+  generation flag (batched generation); with ``noise_skip`` the step's noise
+  also reaches the layer that emits the records directly;
 * the critic, an MLP over (attributes, min/max, all records flattened);
 * the auxiliary critic, an MLP over (attributes, min/max).
 
@@ -230,7 +231,8 @@ def build_minmax_generator(noise_dim: int, attribute_dim: int, outputs: List[Out
 
 def build_feature_generator(condition_dim: int, noise_dim: int, n_steps: int, sample_len: int,
                             outputs: List[Output], lstm_units: int, lstm_layers: int,
-                            seed: int, mixed_precision: bool = False) -> tf.keras.Model:
+                            seed: int, mixed_precision: bool = False,
+                            noise_skip: bool = False) -> tf.keras.Model:
     """Batched LSTM: per-step (condition, noise) -> ``sample_len`` records per step.
 
     Parameters
@@ -251,6 +253,10 @@ def build_feature_generator(condition_dim: int, noise_dim: int, n_steps: int, sa
         Initializer seed.
     mixed_precision : bool
         Hidden layers (the LSTM) in float16 (see the module docstring).
+    noise_skip : bool
+        Feed each step's noise to the records' output layer beside the LSTM's
+        output, so that records can vary from one to the next without the
+        LSTM carrying that variation.
 
     Returns
     -------
@@ -271,6 +277,8 @@ def build_feature_generator(condition_dim: int, noise_dim: int, n_steps: int, sa
             dtype=_hidden_dtype(mixed_precision), name=f"lstm_{i}")(x)
     width = sum(o.dim for o in outputs)
     dtype = _output_dtype(mixed_precision)
+    if noise_skip:  # in the output layer's dtype: float32 under mixed precision too
+        x = tf.keras.layers.Concatenate(dtype=dtype, name="records_input")([x, noise])
     x = tf.keras.layers.Dense(sample_len * width, kernel_initializer=_glorot(seeds),
                               dtype=dtype, name="records_out")(x)
     x = tf.keras.layers.Reshape((n_steps * sample_len, width), dtype=dtype, name="records")(x)

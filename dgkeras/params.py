@@ -318,6 +318,8 @@ PARAMETERS: Dict[str, Parameter] = {
     "attribute_units": Parameter(units(), "network"),
     "lstm_units": Parameter(integer(), "network"),
     "lstm_layers": Parameter(integer(), "network"),
+    # Models saved before the parameter existed have no skip.
+    "noise_skip": Parameter(boolean(), "network", predated=False),
     "critic_units": Parameter(units(), "network"),
     "aux_critic": Parameter(boolean(), "network"),
     "packing": Parameter(integer(), "network"),

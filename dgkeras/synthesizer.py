@@ -64,6 +64,11 @@ class DGSynthesizer(BaseEstimator):
         Hidden layers of the attribute and min/max generators.
     lstm_units, lstm_layers : int, default=100, 1
         Size of the feature generator's LSTM.
+    noise_skip : bool, default=False
+        Also feed each LSTM step's noise straight to the layer that emits
+        the step's records, so that records can vary from one to the next
+        without the LSTM carrying that variation: for series whose records
+        are noisier than the generated ones (see docs/hyperparameters.rst).
     critic_units : tuple of int, default=(200,) * 5
         Hidden layers of both critics.
     generator_lr, critic_lr, beta_1 : float, default=1e-3, 1e-3, 0.5
@@ -262,6 +267,7 @@ class DGSynthesizer(BaseEstimator):
         attribute_units: Sequence[int] = (100, 100, 100),
         lstm_units: int = 100,
         lstm_layers: int = 1,
+        noise_skip: bool = False,
         critic_units: Sequence[int] = (200, 200, 200, 200, 200),
         generator_lr: float = 1e-3,
         critic_lr: float = 1e-3,
@@ -309,6 +315,7 @@ class DGSynthesizer(BaseEstimator):
         self.attribute_units = attribute_units
         self.lstm_units = lstm_units
         self.lstm_layers = lstm_layers
+        self.noise_skip = noise_skip
         self.critic_units = critic_units
         self.generator_lr = generator_lr
         self.critic_lr = critic_lr

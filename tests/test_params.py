@@ -21,6 +21,7 @@ BAD_VALUES = {
     "attribute_units": ((16, 0), "attribute_units must be a non-empty sequence"),
     "lstm_units": (None, "lstm_units must be a positive integer"),
     "lstm_layers": (0, "lstm_layers must be a positive integer"),
+    "noise_skip": ("no", "noise_skip must be True or False, got 'no'"),
     "critic_units": ([], "critic_units must be a non-empty sequence"),
     "generator_lr": (0.0, "generator_lr must be a positive number"),
     "critic_lr": (float("nan"), "critic_lr must be a positive number"),
@@ -77,7 +78,7 @@ def test_the_defaults_pass_and_come_back_normalised():
     network = group(params, "network")
     assert set(network) == {"attribute_noise_dim", "feature_noise_dim", "attribute_units",
                             "lstm_units", "lstm_layers", "critic_units", "aux_critic",
-                            "packing", "mixed_precision", "jit_sampling"}
+                            "packing", "mixed_precision", "jit_sampling", "noise_skip"}
     assert validate_params({**params, "aux_critic": np.bool_(False)})["aux_critic"] is False
 
 
@@ -129,6 +130,6 @@ def test_models_saved_before_a_parameter_get_the_value_they_had():
     from dgkeras.params import predated
 
     assert predated({"epochs": 3}) == {"jit_sampling": True, "snap_to_minimum": False,
-                                       "keep_best_every": None}
+                                       "keep_best_every": None, "noise_skip": False}
     assert predated({"epochs": 3, "jit_sampling": False, "snap_to_minimum": True,
-                     "keep_best_every": 10}) == {}
+                     "keep_best_every": 10, "noise_skip": True}) == {}

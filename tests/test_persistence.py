@@ -166,6 +166,7 @@ def test_files_written_on_the_tensorflow_2_15_stack_load_and_sample_the_same():
         assert synth.get_params()["jit_sampling"] is True
         assert synth.model_.config.jit_sampling is True
         assert synth.model_._records_function._jit_compile is True
+        assert synth.get_params()["noise_skip"] is False and not synth.model_.config.noise_skip
     assert saved.get_params() == pickled.get_params()
     private = DGSynthesizer.load(DATA / "tf215_dp_model.dgk")
     _assert_same_sample(private.sample(20, random_state=5), DATA / "tf215_dp_sample.csv", df)

@@ -3,6 +3,7 @@
 import numpy as np
 import pandas as pd
 import pytest
+import tensorflow as tf
 from conftest import SMALL, attribute_frame, mixed_frame
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
@@ -246,3 +247,31 @@ def test_auto_critic_steps_are_five_without_dp_and_one_with_it():
     auto = losses()
     np.testing.assert_allclose(auto, losses(critic_steps=5), rtol=1e-5)
     assert not np.allclose(auto, losses(critic_steps=1), rtol=1e-3)
+
+
+def test_noise_skip_feeds_each_steps_noise_to_its_records_and_survives_save(tmp_path):
+    from dgkeras.networks import build_feature_generator
+    from dgkeras.outputs import Output
+
+    df, schema = mixed_frame(n_series=10)
+    plain = DGSynthesizer(epochs=2, batch_size=5, random_state=0, **SMALL).fit(df, schema)
+    skip = DGSynthesizer(epochs=2, batch_size=5, random_state=0, noise_skip=True,
+                         **SMALL).fit(df, schema)
+    # The records' layer reads the LSTM's 16 units and, with the skip, the step's 5 noise
+    # values.
+    widths = [s.model_.feature_generator.get_layer("records_out").kernel.shape[0]
+              for s in (plain, skip)]
+    assert widths == [16, 16 + 5]
+    assert skip.model_.config.noise_skip and not plain.model_.config.noise_skip
+    fake = skip.sample(20, random_state=3)
+    assert not fake.equals(plain.sample(20, random_state=3))
+    skip.save(tmp_path / "model.dgk")
+    again = DGSynthesizer.load(tmp_path / "model.dgk")
+    assert again.get_params()["noise_skip"] is True
+    pd.testing.assert_frame_equal(again.sample(20, random_state=3), fake)
+    # Under mixed precision the LSTM computes in float16; the records stay float32.
+    outputs = [Output("x", 1, "sigmoid"), Output("flag", 2, "softmax")]
+    net = build_feature_generator(4, 5, 3, 2, outputs, 8, 1, 0, mixed_precision=True,
+                                  noise_skip=True)
+    records = net([np.zeros((2, 4), np.float32), np.ones((2, 3, 5), np.float32)])
+    assert records.dtype == tf.float32 and records.shape == (2, 6, 3)
