@@ -389,7 +389,10 @@ class MinMaxScale:
     that many series share, such as a span of 0 for series that are
     constant, takes a whole interval of the output, so that decoding any
     number in it gives that value exactly. A shared training value encodes
-    to the middle of its interval.
+    to the middle of its interval. The table is part of a fitted model:
+    with fewer training series than :data:`QUANTILE_POINTS` it holds every
+    series' minimum and span (apart from the series' attributes and
+    records), so the kind is refused under differential privacy.
 
     Parameters
     ----------

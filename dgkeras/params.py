@@ -412,6 +412,13 @@ RULES: Tuple[Rule, ...] = (
          lambda p: f"marginal_weight={p['marginal_weight']!r} cannot be combined with {_DP}: "
                    "it uses the training data's value frequencies without noise; use "
                    "marginal_weight=0"),
+    # The quantile table holds the training series' minima and spans, read
+    # outside DP-SGD's accounting.
+    Rule("no quantile min/max under DP",
+         lambda p: p["minmax_scale"] == "quantile" and trains_privately(p),
+         lambda p: f"minmax_scale='quantile' cannot be combined with {_DP}: its table holds "
+                   "the training series' minima and spans without noise; use "
+                   "minmax_scale='unit'"),
     # The score compares generated series with training series outside DP-SGD.
     Rule("no generator selection under DP",
          lambda p: is_integer(p["keep_best_every"]) and trains_privately(p),

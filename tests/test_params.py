@@ -96,12 +96,14 @@ def test_each_parameter_refuses_a_bad_value_by_name(name):
     (dict(noise_multiplier=1.0, packing=2), "packing=2 cannot be combined"),
     (dict(epsilon=1.0, marginal_weight=0.5), "marginal_weight=0.5 cannot be combined"),
     (dict(noise_multiplier=1.0, keep_best_every=10), "keep_best_every=10 cannot be combined"),
+    (dict(epsilon=1.0, minmax_scale="quantile"),
+     "minmax_scale='quantile' cannot be combined .* minima and spans without noise"),
 ])
 def test_each_rule_refuses_its_combination(settings, message):
     params = DGSynthesizer(**settings).get_params()
     with pytest.raises(DataError, match=message):
         validate_params(params)
-    assert len(RULES) == 5
+    assert len(RULES) == 6
 
 
 def test_fit_refuses_bad_parameters_before_reading_the_data():
