@@ -431,9 +431,10 @@ class MinMaxScale:
         return np.clip(lo, 0.0, 1.0), np.clip(hi, 0.0, 1.0)
 
     def fit(self, lo: np.ndarray, hi: np.ndarray) -> "MinMaxScale":
-        """Learn the training range of both parts from the training series' minima and maxima.
+        """Learn how to map both parts, from the training series' minima and maxima.
 
-        Only the log kinds have something to learn.
+        The log kinds learn each part's range, ``"quantile"`` each part's
+        quantiles; ``"unit"`` learns nothing.
         """
         parts = dict(zip(self.parts, self.levels(lo, hi)))
         if self.kind == "quantile":
