@@ -12,6 +12,9 @@ forecaster trained on synthetic series predict real ones.
   last records from the records before them and the series' attributes;
   reported as the mean absolute error on real series, on a scale set by the
   real data.
+* :func:`ks_distance` and :func:`total_variation`: the distance between
+  two sets' distributions of a number or of categories, which
+  :func:`summary_giveaways` and :mod:`dgkeras.selection` compare by.
 * :func:`split_series`: two random halves of a data set, by series. The same
   score between two halves of the real data is its floor: what sampling noise
   alone gives.
@@ -78,6 +81,32 @@ def _one_thread():
     from threadpoolctl import threadpool_limits
 
     return threadpool_limits(1, user_api="openmp")
+
+
+# ------------------------------------------------------------ distances
+def ks_distance(real: np.ndarray, synth: np.ndarray) -> float:
+    """Two-sample Kolmogorov-Smirnov statistic: the largest gap between the
+    empirical CDFs, in [0, 1]. NaN values are left out; 0 when both sets are
+    empty and 1 when one of them is."""
+    real = np.sort(real[~np.isnan(real)])
+    synth = np.sort(synth[~np.isnan(synth)])
+    if len(real) == 0 or len(synth) == 0:
+        return float(len(real) != len(synth))
+    points = np.concatenate([real, synth])
+    gaps = (np.searchsorted(real, points, side="right") / len(real)
+            - np.searchsorted(synth, points, side="right") / len(synth))
+    return float(np.abs(gaps).max())
+
+
+def total_variation(real: np.ndarray, synth: np.ndarray) -> float:
+    """Total variation distance between the value shares of two sets of
+    categories, in [0, 1]. Missing values (None, NaN) are left out."""
+    p = pd.Series(real).value_counts(normalize=True)
+    q = pd.Series(synth).value_counts(normalize=True)
+    if p.empty or q.empty:
+        return float(p.empty != q.empty)
+    p, q = p.align(q, fill_value=0.0)
+    return float(0.5 * np.abs(p - q).sum())
 
 
 # ------------------------------------------------------------ summaries
@@ -273,24 +302,6 @@ def discriminative_score(real: pd.DataFrame, synth: pd.DataFrame, schema: Schema
     return 2 * abs(accuracy - 0.5)
 
 
-def _one_summary_score(a: np.ndarray, b: np.ndarray, categorical: bool) -> float:
-    """The discriminative score of the best rule that reads one summary of equal-sized
-    sets: the Kolmogorov-Smirnov distance for a number (one threshold), the total
-    variation distance for a category code (one set of values)."""
-    if categorical:
-        codes = np.union1d(a, b)
-        p = np.array([np.mean(a == c) for c in codes])
-        q = np.array([np.mean(b == c) for c in codes])
-        return float(0.5 * np.abs(p - q).sum())
-    a, b = a[~np.isnan(a)], b[~np.isnan(b)]
-    if not len(a) or not len(b):
-        return float(len(a) != len(b))
-    points = np.union1d(a, b)
-    gap = (np.searchsorted(np.sort(a), points, side="right") / len(a)
-           - np.searchsorted(np.sort(b), points, side="right") / len(b))
-    return float(np.abs(gap).max())
-
-
 def summary_giveaways(real: pd.DataFrame, synth: pd.DataFrame, schema: Schema,
                       random_state: Optional[int] = 0) -> pd.DataFrame:
     """Which per-series summary tells real from synthetic series, one at a time.
@@ -329,9 +340,12 @@ def summary_giveaways(real: pd.DataFrame, synth: pd.DataFrame, schema: Schema,
     for column in tables[0].columns:
         categorical = schema.attributes.get(column) == CATEGORICAL
         values = [t[column].to_numpy(float) for t in tables]
+        # The best one-threshold rule's 2|accuracy - 0.5| is the KS distance; the best
+        # one-set-of-values rule's, the total variation distance.
+        distance = total_variation if categorical else ks_distance
         rows[column] = {
-            "score": _one_summary_score(values[0], values[1], categorical),
-            "floor": _one_summary_score(values[2], values[3], categorical),
+            "score": distance(values[0], values[1]),
+            "floor": distance(values[2], values[3]),
             "real median": float(np.nanmedian(values[0])) if not categorical else np.nan,
             "synthetic median": float(np.nanmedian(values[1])) if not categorical else np.nan,
         }

@@ -37,7 +37,7 @@ import pandas as pd
 
 from .encoding import Encoder
 from .metrics import autocorrelation_curve
-from .model_scores import continuous_summary
+from .model_scores import continuous_summary, ks_distance, total_variation
 from .outputs import lengths_from_flags
 from .schema import CONTINUOUS, infer_kind
 
@@ -66,31 +66,6 @@ class DecodedSeries(NamedTuple):
     attributes: pd.DataFrame
     features: Dict[str, np.ndarray]
     lengths: np.ndarray
-
-
-def ks_distance(real: np.ndarray, synth: np.ndarray) -> float:
-    """Two-sample Kolmogorov-Smirnov statistic: the largest gap between the
-    empirical CDFs, in [0, 1]. NaN values are left out; 0 when both sets are
-    empty and 1 when one of them is."""
-    real = np.sort(real[~np.isnan(real)])
-    synth = np.sort(synth[~np.isnan(synth)])
-    if len(real) == 0 or len(synth) == 0:
-        return float(len(real) != len(synth))
-    points = np.concatenate([real, synth])
-    gaps = (np.searchsorted(real, points, side="right") / len(real)
-            - np.searchsorted(synth, points, side="right") / len(synth))
-    return float(np.abs(gaps).max())
-
-
-def total_variation(real: np.ndarray, synth: np.ndarray) -> float:
-    """Total variation distance between the value shares of two sets of
-    categories, in [0, 1]. Missing values (None, NaN) are left out."""
-    p = pd.Series(real).value_counts(normalize=True)
-    q = pd.Series(synth).value_counts(normalize=True)
-    if p.empty or q.empty:
-        return float(p.empty != q.empty)
-    p, q = p.align(q, fill_value=0.0)
-    return float(0.5 * np.abs(p - q).sum())
 
 
 def _is_continuous(values: np.ndarray) -> bool:
