@@ -63,7 +63,9 @@ class LearnedTime:
                 f"time_mode='learned' needs a numeric or datetime time column; "
                 f"{self.column!r} has dtype {times.dtype}"
             )
-        gaps = self._gaps(df, id_column)
+        # Gaps within each series in time order: rows may come in any order.
+        keys = [c for c in (id_column, self.column) if c is not None]
+        gaps = self._gaps(df.sort_values(keys, kind="stable"), id_column)
         positive = gaps[np.isfinite(gaps)]
         self.placeholder_gap = float(np.median(positive)) if len(positive) else 1.0
         return self

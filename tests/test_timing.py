@@ -30,6 +30,17 @@ def irregular_frame(kind="datetime", n_series=12, seed=0):
     return df.sample(frac=1.0, random_state=seed).reset_index(drop=True), schema
 
 
+def test_the_placeholder_gap_is_a_gap_within_a_series_whatever_the_row_order():
+    df, schema = irregular_frame("int", n_series=30)  # rows shuffled
+    gaps = df.sort_values(["sid", "hour"]).groupby("sid")["hour"].diff().dropna()
+    assert gaps.min() == 1 and gaps.max() == 6
+    encoder = Encoder(schema, time_mode="learned").fit(df)
+    assert encoder.learned_time_.placeholder_gap == gaps.median()
+    # The gap column spans the real gaps only, so no generated gap is below the smallest.
+    gap_column = next(c for c in encoder.continuous_features if c.name == "hour gap")
+    assert (gap_column.min, gap_column.max) == (1.0, 6.0)
+
+
 @pytest.mark.parametrize("kind", ["datetime", "datetime-tz", "int", "float"])
 def test_learned_times_round_trip_exactly(kind):
     df, schema = irregular_frame(kind)
