@@ -38,7 +38,7 @@ from .columns import (
 )
 from .exceptions import DataError, series_label
 from .outputs import FLAG_DIM, Output, write_flags
-from .params import ZERO_ONE, check
+from .params import MINMAX_SCALES, ZERO_ONE, check
 from .schema import Schema
 from .timing import LearnedTime
 
@@ -259,9 +259,13 @@ class Encoder:
         minmax_scale: str = "unit",
         snap_to_minimum: bool = False,
     ) -> None:
-        for name, value in [("minmax_scale", minmax_scale), ("normalization", normalization),
-                            ("time_mode", time_mode), ("log_columns", log_columns)]:
+        for name, value in [("normalization", normalization), ("time_mode", time_mode),
+                            ("log_columns", log_columns)]:
             check(name, value)
+        if not isinstance(minmax_scale, str) or minmax_scale not in MINMAX_SCALES:
+            # "auto" depends on the fit (DGSynthesizer resolves it), not on the encoder.
+            raise DataError(f"minmax_scale must be one of {list(MINMAX_SCALES)}, "
+                            f"got {minmax_scale!r}")
         self.minmax_scale = minmax_scale
         if time_mode == "learned" and schema.time_column is None:
             raise DataError("time_mode='learned' needs a time column in the schema")

@@ -95,13 +95,17 @@ class DGSynthesizer(BaseEstimator):
         distance from the column's minimum): for measurements that span
         orders of magnitude (traffic volumes, page views), so that small
         and large series are generated with the same relative precision.
-    minmax_scale : {"unit", "log", "log_min", "quantile"}, default="unit"
+    minmax_scale : {"auto", "unit", "log", "log_min", "quantile"}, default="auto"
         How auto-normalisation's per-series level and span are generated:
         "unit" the midrange and span as they are (the paper), "log" both on
         a log scale fitted to the training series, "log_min" the minimum and
         span on that scale, "quantile" the minimum and span each by its
         distribution over the training series
         (:class:`dgkeras.columns.MinMaxScale` says when each helps).
+        "auto" is "quantile" without differential privacy and "unit" with
+        it. The fitted model holds the quantile table, read from the
+        training series without noise (with fewer than 1,001 series, every
+        series' minimum and span).
     snap_to_minimum : bool or "auto", default="auto"
         Where at least 1% of a continuous column's training values equal
         its minimum (a point mass, such as a loss rate or a volume that is
@@ -279,7 +283,7 @@ class DGSynthesizer(BaseEstimator):
         normalization: str = "zero_one",
         time_mode: str = "grid",
         log_columns: Optional[Sequence[str]] = None,
-        minmax_scale: str = "unit",
+        minmax_scale: str = "auto",
         snap_to_minimum: "bool | str" = "auto",
         critic_steps: "int | str" = "auto",
         generator_steps: int = 1,

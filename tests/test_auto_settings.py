@@ -22,10 +22,10 @@ def test_a_parameter_takes_auto_exactly_when_its_row_has_a_rule():
 
 
 @pytest.mark.parametrize("private, expected", [
-    (False, {"critic_steps": 5, "snap_to_minimum": True, "dp_noise_source": AUTO,
-             "marginal_weight": 1.0, "keep_best_every": 10}),
-    (True, {"critic_steps": 1, "snap_to_minimum": False, "marginal_weight": 0.0,
-            "keep_best_every": None}),
+    (False, {"critic_steps": 5, "minmax_scale": "quantile", "snap_to_minimum": True,
+             "dp_noise_source": AUTO, "marginal_weight": 1.0, "keep_best_every": 10}),
+    (True, {"critic_steps": 1, "minmax_scale": "unit", "snap_to_minimum": False,
+            "marginal_weight": 0.0, "keep_best_every": None}),
 ])
 def test_rules_choose_by_privacy_and_leave_explicit_values(private, expected):
     params = DGSynthesizer().get_params()
@@ -35,9 +35,10 @@ def test_rules_choose_by_privacy_and_leave_explicit_values(private, expected):
     if private:
         assert resolved["dp_noise_source"] in ("dgkeras", "tf-privacy")
     explicit = {**params, "critic_steps": 3, "snap_to_minimum": False, "marginal_weight": 0.5,
-                "keep_best_every": 7}
+                "keep_best_every": 7, "minmax_scale": "log"}
     again = resolve_all(explicit, facts)
     assert again["critic_steps"] == 3 and again["snap_to_minimum"] is False
+    assert again["minmax_scale"] == "log"
     assert again["marginal_weight"] == 0.5 and again["keep_best_every"] == 7
     # Nothing but the "auto" values changes.
     assert {k: v for k, v in again.items() if k not in expected and k != "dp_noise_source"} \
@@ -66,8 +67,13 @@ def test_choices_name_only_what_was_auto_and_is_used():
     facts = FitFacts(private=False, categorical_attributes=("region",))
     choices = auto_choices(params, resolve_all(params, facts), facts)
     # critic_steps was given; without DP the noise source is not used.
-    assert list(choices) == ["snap_to_minimum", "marginal_weight", "keep_best_every"]
+    assert list(choices) == ["minmax_scale", "snap_to_minimum", "marginal_weight",
+                             "keep_best_every"]
     assert choices["snap_to_minimum"].startswith("True (on: ")
+    assert choices["minmax_scale"].startswith("'quantile' ('quantile': each series' minimum")
+    private = FitFacts(private=True)
+    assert auto_choices(params, resolve_all(params, private), private)["minmax_scale"] \
+        .startswith("'unit' ('unit': the quantile table would hold the training series' minima")
 
 
 def _fit(**params):
@@ -88,6 +94,9 @@ def test_resolved_params_hold_every_stored_parameter_as_the_fit_used_it(fitted):
     # callbacks and a distribution strategy are objects, not data, and not stored.
     assert set(resolved) == set(given) - {"callbacks", "strategy"}
     assert resolved["critic_steps"] == 5 and resolved["snap_to_minimum"] is True
+    assert resolved["minmax_scale"] == "quantile"
+    assert [s.kind for s in fitted.encoder_.minmax_scales_] == ["quantile"] * len(
+        fitted.encoder_.continuous_features)
     assert resolved["marginal_weight"] == 1.0  # region and premium are categorical
     assert resolved["keep_best_every"] == 10
     assert resolved["dp_noise_source"] == AUTO  # no DP: nothing to choose
@@ -119,6 +128,8 @@ def test_a_dp_fit_resolves_for_privacy():
     assert resolved["critic_steps"] == 1 and resolved["snap_to_minimum"] is False
     assert resolved["marginal_weight"] == 0.0  # "auto" is not refused under DP
     assert resolved["keep_best_every"] is None
+    assert resolved["minmax_scale"] == "unit"  # "auto" is not refused under DP
+    assert {s.kind for s in synth.encoder_.minmax_scales_} == {"unit"}
     assert resolved["dp_noise_source"] == synth.dp_settings_.noise_source
     assert synth.dp_settings_.uses_per_step == 1  # the accountant saw one critic update
     assert not synth.encoder_.snap_to_minimum
@@ -133,9 +144,11 @@ def test_verbose_prints_the_choices_and_silent_does_not(capsys):
     assert "critic_steps=5 (5 critic updates" in err and "snap_to_minimum=True (on" in err
     assert "marginal_weight=1.0 (1.0: generated value shares of region, premium" in err
     assert "keep_best_every=10 (10: the generator is scored against training series" in err
+    assert "minmax_scale='quantile' ('quantile': each series' minimum and span" in err
     assert "dp_noise_source" not in err
     DGSynthesizer(**{**settings, "verbose": 1, "critic_steps": 2, "snap_to_minimum": False,
-                     "marginal_weight": 0.0, "keep_best_every": None}).fit(df, schema)
+                     "marginal_weight": 0.0, "keep_best_every": None,
+                     "minmax_scale": "unit"}).fit(df, schema)
     assert "'auto' settings chosen" not in capsys.readouterr().err  # nothing was "auto"
     DGSynthesizer(**settings).fit(df, schema)  # SMALL has verbose=0
     assert capsys.readouterr().err == ""
@@ -150,6 +163,7 @@ def test_models_saved_before_resolved_params_were_recorded_get_them():
         # They decode without snapping and sample through XLA (the values
         # such models had), whatever today's defaults.
         assert resolved["snap_to_minimum"] is False and resolved["jit_sampling"] is True
+        assert resolved["minmax_scale"] == "unit" and synth.encoder_.minmax_scale == "unit"
         assert not synth.encoder_.snap_to_minimum
     private = DGSynthesizer.load(DATA / "tf215_dp_model.dgk")
     assert private.resolved_params_["critic_steps"] == 1
@@ -164,3 +178,6 @@ def test_the_encoder_refuses_an_unresolved_auto():
     schema = Schema.from_dict(attribute_frame()[1])
     with pytest.raises(DataError, match="snap_to_minimum must be True or False, got 'auto'"):
         Encoder(schema, snap_to_minimum=AUTO)
+    with pytest.raises(DataError, match=r"minmax_scale must be one of \['unit', 'log', "
+                                        r"'log_min', 'quantile'\], got 'auto'"):
+        Encoder(schema, minmax_scale=AUTO)

@@ -35,7 +35,7 @@ BAD_VALUES = {
     "log_columns": ("usage", r"log_columns must be a list of column names, got 'usage'; "
                              r"write \['usage'\]"),
     "minmax_scale": ("log2", r"minmax_scale must be one of "
-                             r"\['unit', 'log', 'log_min', 'quantile'\]"),
+                             r"\['unit', 'log', 'log_min', 'quantile', 'auto'\]"),
     "critic_steps": ("many", "critic_steps must be a positive integer or 'auto'"),
     "generator_steps": (0, "generator_steps must be a positive integer"),
     "packing": (0, "packing must be a positive integer"),
@@ -132,6 +132,7 @@ def test_models_saved_before_a_parameter_get_the_value_they_had():
     from dgkeras.params import predated
 
     assert predated({"epochs": 3}) == {"jit_sampling": True, "snap_to_minimum": False,
-                                       "keep_best_every": None, "noise_skip": False}
+                                       "keep_best_every": None, "noise_skip": False,
+                                       "minmax_scale": "unit"}
     assert predated({"epochs": 3, "jit_sampling": False, "snap_to_minimum": True,
-                     "keep_best_every": 10, "noise_skip": True}) == {}
+                     "keep_best_every": 10, "noise_skip": True, "minmax_scale": "log"}) == {}

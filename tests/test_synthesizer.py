@@ -144,7 +144,8 @@ def test_sklearn_conventions():
     (dict(beta_1=1.0), r"beta_1 must lie in \[0, 1\)"),
     (dict(normalization="unit"), "normalization must be one of"),
     (dict(minmax_scale="log2"),
-     r"minmax_scale must be one of \['unit', 'log', 'log_min', 'quantile'\], got 'log2'"),
+     r"minmax_scale must be one of \['unit', 'log', 'log_min', 'quantile', 'auto'\], "
+     r"got 'log2'"),
     (dict(packing=0), "packing must be a positive integer, got 0"),
     (dict(packing=2, epsilon=1.0), "packing=2 cannot be combined with differential privacy"),
     (dict(ema_decay=1.0), r"ema_decay must be None or lie in \[0, 1\), got 1.0"),
