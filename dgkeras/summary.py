@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from .metrics import series_statistics
+from .model_scores import total_variation
 from .schema import CATEGORICAL, CONTINUOUS, Schema
 
 
@@ -21,13 +22,6 @@ def _positions(df: pd.DataFrame, schema: Schema) -> pd.Series:
     if schema.time_column is not None:
         df = df.sort_values([schema.id_column, schema.time_column], kind="stable")
     return df.groupby(schema.id_column, sort=False).cumcount().reindex(df.index)
-
-
-def total_variation(real: pd.Series, synth: pd.Series) -> float:
-    """Total variation distance between two empirical categorical distributions."""
-    p = real.value_counts(normalize=True)
-    q = synth.value_counts(normalize=True)
-    return float(0.5 * p.subtract(q, fill_value=0).abs().sum())
 
 
 def summarize(real: pd.DataFrame, synth: pd.DataFrame, schema: Schema,

@@ -7,7 +7,7 @@ from conftest import SMALL
 
 from dgkeras import DGSynthesizer
 from dgkeras.gan import DoppelGANger
-from dgkeras.summary import total_variation
+from dgkeras.model_scores import total_variation
 
 ATTRIBUTES = ("isp", "technology", "state")
 
