@@ -38,7 +38,7 @@ from .columns import (
 )
 from .exceptions import DataError, series_label
 from .outputs import FLAG_DIM, Output, write_flags
-from .params import MINMAX_SCALES, ZERO_ONE, check
+from .params import MINMAX_SCALES, ZERO_ONE, boolean, check, options
 from .schema import Schema
 from .timing import LearnedTime
 
@@ -262,10 +262,9 @@ class Encoder:
         for name, value in [("normalization", normalization), ("time_mode", time_mode),
                             ("log_columns", log_columns)]:
             check(name, value)
-        if not isinstance(minmax_scale, str) or minmax_scale not in MINMAX_SCALES:
-            # "auto" depends on the fit (DGSynthesizer resolves it), not on the encoder.
-            raise DataError(f"minmax_scale must be one of {list(MINMAX_SCALES)}, "
-                            f"got {minmax_scale!r}")
+        # "auto" (minmax_scale, snap_to_minimum) depends on the fit, which
+        # DGSynthesizer resolves; the encoder takes only resolved values.
+        options(MINMAX_SCALES).check("minmax_scale", minmax_scale)
         self.minmax_scale = minmax_scale
         if time_mode == "learned" and schema.time_column is None:
             raise DataError("time_mode='learned' needs a time column in the schema")
@@ -277,9 +276,7 @@ class Encoder:
         self.normalization = normalization
         self.log_columns = list(log_columns or ())
         self._check_log_columns()
-        if not isinstance(snap_to_minimum, (bool, np.bool_)):
-            # "auto" depends on the fit (DGSynthesizer resolves it), not on the encoder.
-            raise DataError(f"snap_to_minimum must be True or False, got {snap_to_minimum!r}")
+        boolean().check("snap_to_minimum", snap_to_minimum)
         self.snap_to_minimum = bool(snap_to_minimum)
 
     def _check_log_columns(self) -> None:

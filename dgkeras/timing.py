@@ -63,9 +63,8 @@ class LearnedTime:
                 f"time_mode='learned' needs a numeric or datetime time column; "
                 f"{self.column!r} has dtype {times.dtype}"
             )
-        # Gaps within each series in time order: rows may come in any order.
-        keys = [c for c in (id_column, self.column) if c is not None]
-        gaps = self._gaps(df.sort_values(keys, kind="stable"), id_column)
+        # Rows may come in any order; gaps are within each series in time order.
+        gaps = self._gaps(self._in_time_order(df, id_column), id_column)
         positive = gaps[np.isfinite(gaps)]
         self.placeholder_gap = float(np.median(positive)) if len(positive) else 1.0
         return self
@@ -75,6 +74,11 @@ class LearnedTime:
         if self.kind == "datetime":
             return _datetime_ns(times) / 1e9
         return times.to_numpy(dtype=np.float64)
+
+    def _in_time_order(self, df: pd.DataFrame, id_column: Optional[str]) -> pd.DataFrame:
+        """``df`` on a fresh RangeIndex, its rows sorted by series, then time (stable)."""
+        keys = [c for c in (id_column, self.column) if c is not None]
+        return df.reset_index(drop=True).sort_values(keys, kind="stable")
 
     def _gaps(self, df: pd.DataFrame, id_column: Optional[str]) -> np.ndarray:
         """Gap to the previous record of the same series; NaN at each series' first."""
@@ -89,8 +93,7 @@ class LearnedTime:
         A series' first record has no gap; it gets the median training gap,
         a placeholder that decoding ignores.
         """
-        keys = [c for c in (id_column, self.column) if c is not None]
-        ordered = df.reset_index(drop=True).sort_values(keys, kind="stable")
+        ordered = self._in_time_order(df, id_column)
         sorted_gaps = self._gaps(ordered, id_column)
         gaps = np.empty(len(df))
         gaps[ordered.index.to_numpy()] = sorted_gaps
