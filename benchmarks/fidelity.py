@@ -7,6 +7,8 @@ Usage::
     python benchmarks/fidelity.py            # the full run: 5 seeds, all workloads (many hours)
     python benchmarks/fidelity.py --quick    # a smoke run of every model on small data
     python benchmarks/fidelity.py --workload mba --seeds 2 --out mba.csv
+    python benchmarks/fidelity.py --log runs.jsonl  # the full run, resumable: run it again
+                                                    # after a stop and it goes on from there
     python benchmarks/fidelity.py --workload geant --models dgkeras --seeds 1 --giveaways 5
 
 Models: dgkeras at its defaults; the paper's baselines (benchmarks/baselines.py: AR, RNN,
@@ -52,6 +54,13 @@ the training frequencies (``marginal_weight=0``; the default "auto" is 1.0 on al
 three workloads, which all have a categorical attribute).
 
 Data comes from ``--data`` (default ``../shared/data`` beside the checkout).
+
+``--log FILE`` keeps every run's figures in a JSON-lines file as soon as the run ends; a
+later call with the same file takes each run it already holds (same workload, model,
+seed and settings: ``--quick`` and ``--dgkeras-param``) from there instead of running it
+again, so that the full run of many hours can be stopped and taken up again. Each line
+records the dgkeras version and the checkout's commit it ran on, and the summary names
+them.
 """
 
 from __future__ import annotations
@@ -62,6 +71,7 @@ import json
 import os
 import pathlib
 import re
+import subprocess
 import sys
 import time
 import warnings
@@ -77,7 +87,7 @@ sys.path.insert(0, str(pathlib.Path(__file__).parent))
 
 from baselines import AR, RNN, NaiveGAN  # noqa: E402
 
-from dgkeras import DGSynthesizer, Schema  # noqa: E402
+from dgkeras import DGSynthesizer, Schema, __version__  # noqa: E402
 from dgkeras.datasets import load_fcc_mba  # noqa: E402
 from dgkeras.io import read_sktime_ts  # noqa: E402
 from dgkeras.metrics import (  # noqa: E402
@@ -255,8 +265,61 @@ def run_peer(name: str, venv: str, df: pd.DataFrame, schema: Schema, seed: int,
     return fake, seconds
 
 
+# ------------------------------------------------------------ the run log
+class RunLog:
+    """Every run's figures in a JSON-lines file, read back instead of running again.
+
+    Parameters
+    ----------
+    path : pathlib.Path or None
+        The file; ``None`` keeps nothing (every run runs).
+    settings : dict
+        What besides workload, model and seed decides a run's figures; a logged run is
+        reused only under the same settings.
+    """
+
+    def __init__(self, path: pathlib.Path | None, settings: dict) -> None:
+        self.path = path
+        self.settings = json.dumps(settings, sort_keys=True)
+        self.revision = f"{__version__} {_commit()}".strip()
+        self._rows: dict[tuple, dict] = {}
+        if path is not None and path.exists():
+            for line in path.read_text().splitlines():
+                row = {k: float("nan") if v is None else v
+                       for k, v in json.loads(line).items()}
+                if row.pop("settings") == self.settings:
+                    self._rows[(row["workload"], row["model"], row["seed"])] = row
+
+    def get(self, workload: str, model: str, seed: int) -> dict | None:
+        """The logged row of this run under these settings, or ``None``."""
+        return self._rows.get((workload, model, seed))
+
+    def add(self, row: dict) -> dict:
+        """Log one new run's row (with the revision it ran on) and return it."""
+        row = {**row, "revision": self.revision}
+        self._rows[(row["workload"], row["model"], row["seed"])] = row
+        if self.path is not None:
+            with self.path.open("a") as f:
+                # NaN as null: the file stays JSON that other tools read.
+                clean = {k: (None if isinstance(v, float) and not np.isfinite(v) else v)
+                         for k, v in row.items()}
+                f.write(json.dumps({**clean, "settings": self.settings}) + "\n")
+        return row
+
+
+def _commit() -> str:
+    """The commit of the checkout this script runs from, or "" outside one."""
+    try:
+        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
+                              text=True, cwd=pathlib.Path(__file__).parent,
+                              timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return ""
+
+
 def run_workload(workload: str, data: pathlib.Path, quick: bool, seeds, models=DEFAULT_MODELS,
-                 peer_venvs=None, giveaways: int = 0) -> pd.DataFrame:
+                 peer_venvs=None, giveaways: int = 0,
+                 log: RunLog | None = None) -> pd.DataFrame:
     df, schema = LOADERS[workload](data, quick)
     n = df[schema.id_column].nunique()
     longest = df.groupby(schema.id_column).size().max()
@@ -265,6 +328,7 @@ def run_workload(workload: str, data: pathlib.Path, quick: bool, seeds, models=D
     # dgkeras at its defaults: the default epochs too, unless quick.
     dg_options = {"epochs": dg_epochs} if quick else {}
     venvs = {**{name: venv for name, (_, venv) in PEERS.items()}, **(peer_venvs or {})}
+    log = log or RunLog(None, {})
     rows = []
     for seed in seeds:
         runs = {"dgkeras": functools.partial(run_dgkeras, df, schema, seed=seed, **dg_options)}
@@ -280,6 +344,10 @@ def run_workload(workload: str, data: pathlib.Path, quick: bool, seeds, models=D
         for model, run in runs.items():
             if model not in models:
                 continue
+            if (logged := log.get(workload, model, seed)) is not None:
+                _show(logged, "from the log")
+                rows.append(logged)
+                continue
             if model in PEERS and not (pathlib.Path(venvs[model]) / "bin" / "python").exists():
                 print(f"  {model}: no venv at {venvs[model]} "
                       f"(bash benchmarks/setup_fidelity_peers.sh); left out", flush=True)
@@ -287,29 +355,40 @@ def run_workload(workload: str, data: pathlib.Path, quick: bool, seeds, models=D
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 fake, seconds = run()
-            _record(rows, workload, model, seed, score(workload, df, fake, schema, seed),
+            _record(rows, log, workload, model, seed, score(workload, df, fake, schema, seed),
                     seconds)
             if giveaways:
                 table = summary_giveaways(df, fake, schema, random_state=seed)
                 print(table.head(giveaways).to_string(float_format="{:.4g}".format),
                       flush=True)
         if FLOOR in models:
+            if (logged := log.get(workload, FLOOR, seed)) is not None:
+                _show(logged, "from the log")
+                rows.append(logged)
+                continue
             first, second = split_series(df, schema, random_state=seed)
-            _record(rows, workload, FLOOR, seed, score(workload, first, second, schema, seed),
-                    float("nan"))
+            _record(rows, log, workload, FLOOR, seed,
+                    score(workload, first, second, schema, seed), float("nan"))
     return pd.DataFrame(rows)
 
 
-def _record(rows: list, workload: str, model: str, seed: int, figures: dict,
+def _record(rows: list, log: RunLog, workload: str, model: str, seed: int, figures: dict,
             seconds: float) -> None:
-    row = {"workload": workload, "model": model, "seed": seed, **figures, "train s": seconds}
+    row = log.add({"workload": workload, "model": model, "seed": seed, **figures,
+                   "train s": seconds})
     rows.append(row)
-    print("  " + "  ".join(f"{k} {_fmt(v)}" for k, v in row.items()), flush=True)
+    _show(row)
+
+
+def _show(row: dict, note: str = "") -> None:
+    shown = {k: v for k, v in row.items() if k != "revision"}
+    line = "  " + "  ".join(f"{k} {_fmt(v)}" for k, v in shown.items())
+    print(line + (f"  ({note}, {row['revision']})" if note else ""), flush=True)
 
 
 def summary_table(rows: pd.DataFrame) -> pd.DataFrame:
     """Mean and spread (standard deviation) over seeds of every figure, per model."""
-    figures = [c for c in rows.columns if c not in ("workload", "model", "seed")]
+    figures = [c for c in rows.columns if c not in ("workload", "model", "seed", "revision")]
     grouped = rows.groupby("model", sort=False)[figures]
     mean, spread = grouped.mean(), grouped.std(ddof=0)
     seeds = grouped.size()
@@ -321,6 +400,8 @@ def summary_table(rows: pd.DataFrame) -> pd.DataFrame:
 
 
 def _fmt(value) -> str:
+    if value is None:
+        return "nan"
     return f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
@@ -334,6 +415,9 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=None,
                         help="seeds per model, from --seed on (default 5; 1 with --quick)")
     parser.add_argument("--out", type=pathlib.Path, help="write every run's figures to this CSV")
+    parser.add_argument("--log", type=pathlib.Path, metavar="FILE",
+                        help="keep every run's figures in this JSON-lines file as it ends, and "
+                        "take the runs it holds under the same settings from it")
     for peer, (name, venv) in PEERS.items():
         parser.add_argument(f"--{name}-venv", default=venv, help=f"{peer}'s venv")
     parser.add_argument("--dgkeras-param", action="append", default=[], metavar="NAME=VALUE",
@@ -351,15 +435,18 @@ def main() -> None:
     workloads = list(LOADERS) if args.workload == "all" else [args.workload]
     seeds = range(args.seed, args.seed + (args.seeds or (1 if args.quick else 5)))
     venvs = {peer: getattr(args, f"{name}_venv") for peer, (name, _) in PEERS.items()}
+    log = RunLog(args.log, {"quick": args.quick, "dgkeras": DGKERAS_PARAMS})
     start = time.perf_counter()
     tables = [run_workload(w, args.data, args.quick, seeds, args.models, venvs,
-                           args.giveaways) for w in workloads]
+                           args.giveaways, log) for w in workloads]
     print(f"\nall workloads: {time.perf_counter() - start:.0f} s wall")
     if args.out:
         pd.concat(tables, ignore_index=True).to_csv(args.out, index=False)
     for workload, table in zip(workloads, tables):
         print(f"\n{workload}: mean ± standard deviation over {len(seeds)} seed(s)")
         print(summary_table(table).to_string())
+        if "revision" in table:
+            print("ran on: " + ", ".join(sorted(set(table["revision"].dropna()))))
 
 
 if __name__ == "__main__":

@@ -63,3 +63,38 @@ def test_fidelity_benchmark_quick_mode_scores_every_model(tmp_path):
     for i in headers:
         scores = [float(out[i + k].split()[-4]) for k in (1, 2)]
         assert 1 >= scores[0] >= scores[1] >= 0 and out[i - 1].startswith("  workload")
+
+
+def _benchmark_rows(stdout: str) -> dict:
+    """Each printed row of the fidelity benchmark by model: its text and whether logged."""
+    return {re.search(r"  model (.+?)  seed", line).group(1): line
+            for line in stdout.splitlines() if line.startswith("  workload")}
+
+
+def test_fidelity_benchmark_takes_logged_runs_from_its_log(tmp_path):
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    log = tmp_path / "runs.jsonl"
+
+    def run(*args):
+        result = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "fidelity.py"),
+                                 "--quick", "--workload", "mba", "--log", str(log), *args],
+                                cwd=tmp_path, env=env, capture_output=True, text=True,
+                                timeout=600)
+        assert result.returncode == 0, result.stderr[-3000:]
+        return _benchmark_rows(result.stdout)
+
+    first = run("--models", "AR", "real vs real")
+    assert len(log.read_text().splitlines()) == 2
+    assert not any("from the log" in line for line in first.values())
+    # Again with one more model: the two logged runs are read back with the same
+    # figures, only the new one runs and is added.
+    second = run("--models", "AR", "RNN", "real vs real")
+    assert len(log.read_text().splitlines()) == 3
+    for model in ("AR", "real vs real"):
+        assert "from the log" in second[model]
+        assert second[model].split("  (from the log")[0] == first[model]
+    assert "from the log" not in second["RNN"]
+    # Other dgkeras settings are another run: nothing is taken from the log.
+    third = run("--models", "AR", "--dgkeras-param", "epochs=2")
+    assert "from the log" not in third["AR"]
+    assert len(log.read_text().splitlines()) == 4
