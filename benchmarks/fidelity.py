@@ -60,7 +60,8 @@ later call with the same file takes each run it already holds (same workload, mo
 seed and settings: ``--quick`` and ``--dgkeras-param``) from there instead of running it
 again, so that the full run of many hours can be stopped and taken up again. Each line
 records the dgkeras version and the checkout's commit it ran on, and the summary names
-them.
+them. After a change to dgkeras, ``--rerun dgkeras`` runs its models again and keeps the
+logged peers, baselines and floor.
 """
 
 from __future__ import annotations
@@ -276,9 +277,12 @@ class RunLog:
     settings : dict
         What besides workload, model and seed decides a run's figures; a logged run is
         reused only under the same settings.
+    rerun : collection of str
+        Models whose logged runs are not reused: they run again, and the new rows
+        replace the old ones (later lines of the file win).
     """
 
-    def __init__(self, path: pathlib.Path | None, settings: dict) -> None:
+    def __init__(self, path: pathlib.Path | None, settings: dict, rerun=()) -> None:
         self.path = path
         self.settings = json.dumps(settings, sort_keys=True)
         self.revision = f"{__version__} {_commit()}".strip()
@@ -287,7 +291,7 @@ class RunLog:
             for line in path.read_text().splitlines():
                 row = {k: float("nan") if v is None else v
                        for k, v in json.loads(line).items()}
-                if row.pop("settings") == self.settings:
+                if row.pop("settings") == self.settings and row["model"] not in rerun:
                     self._rows[(row["workload"], row["model"], row["seed"])] = row
 
     def get(self, workload: str, model: str, seed: int) -> dict | None:
@@ -418,6 +422,8 @@ def main() -> None:
     parser.add_argument("--log", type=pathlib.Path, metavar="FILE",
                         help="keep every run's figures in this JSON-lines file as it ends, and "
                         "take the runs it holds under the same settings from it")
+    parser.add_argument("--rerun", nargs="+", default=[], choices=MODELS, metavar="MODEL",
+                        help="with --log: run these models again, replacing their logged runs")
     for peer, (name, venv) in PEERS.items():
         parser.add_argument(f"--{name}-venv", default=venv, help=f"{peer}'s venv")
     parser.add_argument("--dgkeras-param", action="append", default=[], metavar="NAME=VALUE",
@@ -435,7 +441,7 @@ def main() -> None:
     workloads = list(LOADERS) if args.workload == "all" else [args.workload]
     seeds = range(args.seed, args.seed + (args.seeds or (1 if args.quick else 5)))
     venvs = {peer: getattr(args, f"{name}_venv") for peer, (name, _) in PEERS.items()}
-    log = RunLog(args.log, {"quick": args.quick, "dgkeras": DGKERAS_PARAMS})
+    log = RunLog(args.log, {"quick": args.quick, "dgkeras": DGKERAS_PARAMS}, args.rerun)
     start = time.perf_counter()
     tables = [run_workload(w, args.data, args.quick, seeds, args.models, venvs,
                            args.giveaways, log) for w in workloads]

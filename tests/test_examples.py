@@ -98,3 +98,9 @@ def test_fidelity_benchmark_takes_logged_runs_from_its_log(tmp_path):
     third = run("--models", "AR", "--dgkeras-param", "epochs=2")
     assert "from the log" not in third["AR"]
     assert len(log.read_text().splitlines()) == 4
+    # A model named in --rerun runs again, and its new row is the one read back after.
+    fourth = run("--models", "AR", "RNN", "--rerun", "RNN")
+    assert "from the log" in fourth["AR"] and "from the log" not in fourth["RNN"]
+    fifth = run("--models", "RNN")
+    assert fifth["RNN"].split("  (from the log")[0] == fourth["RNN"]
+    assert len(log.read_text().splitlines()) == 5
