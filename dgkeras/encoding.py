@@ -133,6 +133,30 @@ def _kept_records(records: np.ndarray, lengths: np.ndarray) -> Tuple[np.ndarray,
     return records[kept], np.broadcast_to(np.arange(width), (n, width))[kept]
 
 
+def extreme_records(values: np.ndarray,
+                    lengths: np.ndarray) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Where each series' lowest and highest generated value lie.
+
+    Parameters
+    ----------
+    values : numpy.ndarray, shape (n, T)
+        One continuous feature's generator outputs, a row per series.
+    lengths : numpy.ndarray, shape (n,)
+        Records per series; later positions are ignored.
+
+    Returns
+    -------
+    series, lowest, highest : numpy.ndarray
+        For each series whose lowest and highest value lie at different
+        records (the first of ties), its row and the two positions.
+    """
+    kept = np.arange(values.shape[1])[None, :] < lengths[:, None]
+    lowest = np.where(kept, values, np.inf).argmin(axis=1)
+    highest = np.where(kept, values, -np.inf).argmax(axis=1)
+    series = np.flatnonzero(lowest != highest)
+    return series, lowest[series], highest[series]
+
+
 class TimeGrid:
     """The common time grid of the training data, regenerated for synthetic series.
 
@@ -245,6 +269,12 @@ class Encoder:
         Where a continuous attribute or feature has a point mass at its
         training minimum, decode values next to it as it (see
         :class:`~dgkeras.columns.ContinuousColumn`).
+    pin_extremes : bool
+        With ``auto_normalize``, decode the record where a generated series'
+        values of a continuous feature are lowest as the series' generated
+        minimum, and the record where they are highest as its maximum: every
+        training series takes both (its own values scale to exactly 0 and 1),
+        and the generator's records fall short of them.
     """
 
     def __init__(
@@ -258,6 +288,7 @@ class Encoder:
         log_columns: Sequence[str] = (),
         minmax_scale: str = "unit",
         snap_to_minimum: bool = False,
+        pin_extremes: bool = False,
     ) -> None:
         for name, value in [("normalization", normalization), ("time_mode", time_mode),
                             ("log_columns", log_columns)]:
@@ -278,6 +309,8 @@ class Encoder:
         self._check_log_columns()
         boolean().check("snap_to_minimum", snap_to_minimum)
         self.snap_to_minimum = bool(snap_to_minimum)
+        boolean().check("pin_extremes", pin_extremes)
+        self.pin_extremes = bool(pin_extremes)
 
     def _check_log_columns(self) -> None:
         kinds = {**self.schema.attributes, **self.schema.features}
@@ -546,7 +579,8 @@ class Encoder:
             block = records[:, offset:offset + column.dim]
             if isinstance(column, ContinuousColumn):
                 out[column.name] = column.restore(self._continuous_values(
-                    column, block[:, 0], minmax, k, lambda v: repeat_each(v, lengths)))
+                    column, block[:, 0], minmax, k, lambda v: repeat_each(v, lengths),
+                    extremes=self._extremes(features[:, :self.max_len_, offset], lengths, True)))
                 k += 1
             else:
                 out[column.name] = column.decode(block, self.normalization)
@@ -558,22 +592,42 @@ class Encoder:
                 starts, out[self.learned_time_.gap_name].to_numpy(dtype=np.float64), lengths)
         return pd.DataFrame({c: out[c] for c in self.columns_}, copy=False)
 
+    def _extremes(self, outputs: np.ndarray, lengths: np.ndarray,
+                  long: bool = False) -> Optional[Tuple[Any, Any]]:
+        """Where the records to decode as each series' minimum and maximum lie
+        (``pin_extremes``), as indexes into the (n, T) ``outputs`` or, with
+        ``long``, into the records of the long table; None when not pinning."""
+        if not (self.pin_extremes and self.auto_normalize):
+            return None
+        series, lowest, highest = extreme_records(outputs, lengths)
+        if long:
+            starts = (np.cumsum(lengths) - lengths)[series]
+            return starts + lowest, starts + highest
+        return (series, lowest), (series, highest)
+
     def _continuous_values(self, column: ContinuousColumn, outputs: np.ndarray,
                            minmax: np.ndarray, k: int,
                            per_series: Callable[[np.ndarray], np.ndarray],
-                           out: Optional[np.ndarray] = None) -> np.ndarray:
+                           out: Optional[np.ndarray] = None,
+                           extremes: Optional[Tuple[Any, Any]] = None) -> np.ndarray:
         """Decoded float64 values of the k-th continuous feature, in a new array or ``out``.
 
         ``outputs`` are its generator outputs, records of the long table or
         an (n, T) array; ``per_series`` lays a per-series array out like them
-        (repeated per record, or as a column to broadcast). The array is
-        transformed in place: decoding millions of values needs no temporaries.
+        (repeated per record, or as a column to broadcast); ``extremes``
+        index the records to decode as each series' minimum and maximum
+        (``pin_extremes``). The array is transformed in place: decoding
+        millions of values needs no temporaries.
         """
         if out is None:
             values = outputs.astype(np.float64)
         else:
             values = out
             np.copyto(values, outputs)
+        if extremes is not None:
+            lowest, highest = extremes
+            values[lowest] = to_output_space(0.0, self.normalization)
+            values[highest] = to_output_space(1.0, self.normalization)
         # From output space to [0, 1], then into the series' own range, is one
         # affine map per series; the column applies it and one clip to its
         # training range. The outputs need no clip before: the generator's
@@ -630,7 +684,8 @@ class Encoder:
             target = None if out is None else out[column.name]
             if isinstance(column, ContinuousColumn):
                 values = self._continuous_values(column, block[..., 0], minmax, k,
-                                                 lambda v: v[:, None], target)
+                                                 lambda v: v[:, None], target,
+                                                 self._extremes(block[..., 0], lengths))
                 column.snap_to_min(values)
                 if column.integer:
                     np.rint(values, out=values)
@@ -689,6 +744,7 @@ class Encoder:
             "log_columns": list(self.log_columns),
             "minmax_scale": self.minmax_scale,
             "snap_to_minimum": self.snap_to_minimum,
+            "pin_extremes": self.pin_extremes,
             "minmax_scales_": [scale.to_state() for scale in self.minmax_scales_],
             "max_len_": self.max_len_,
             "sample_len_": self.sample_len_,
@@ -710,7 +766,8 @@ class Encoder:
         encoder = cls(Schema.from_dict(state["schema"]), state["sample_len"],
                       state["max_sequence_len"], state["auto_normalize"], state["normalization"],
                       state.get("time_mode", "grid"), state.get("log_columns", ()),
-                      state.get("minmax_scale", "unit"), state.get("snap_to_minimum", False))
+                      state.get("minmax_scale", "unit"), state.get("snap_to_minimum", False),
+                      state.get("pin_extremes", False))
         encoder.max_len_ = int(state["max_len_"])
         encoder.sample_len_ = int(state["sample_len_"])
         encoder.padded_len_ = int(state["padded_len_"])

@@ -326,6 +326,8 @@ PARAMETERS: Dict[str, Parameter] = {
     # Models saved before the parameter existed decode without snapping.
     "snap_to_minimum": Parameter(boolean(auto=True), "encoder", predated=False,
                                  auto=SNAP_RULE),
+    # Models saved before the parameter existed decode as they did.
+    "pin_extremes": Parameter(boolean(), "encoder", predated=False),
     "attribute_noise_dim": Parameter(integer(), "network"),
     "feature_noise_dim": Parameter(integer(), "network"),
     "attribute_units": Parameter(units(), "network"),

@@ -114,6 +114,12 @@ class DGSynthesizer(BaseEstimator):
         minimum, so that the synthetic data takes that value too. "auto"
         is True without differential privacy and False with it (the gap is
         a statistic of the data that DP-SGD does not account for).
+    pin_extremes : bool, default=True
+        Each generated series takes its generated minimum and maximum of
+        every continuous feature: the record where the generator's values
+        are lowest decodes to the minimum, the one where they are highest to
+        the maximum. Every training series takes both, and the generator's
+        records alone fall short of them. Only with ``auto_normalize``.
     critic_steps : int or "auto", default="auto"
         Critic updates per training step. "auto" is 5 without differential
         privacy and 1 with it: a critic trained further per generator update
@@ -285,6 +291,7 @@ class DGSynthesizer(BaseEstimator):
         log_columns: Optional[Sequence[str]] = None,
         minmax_scale: str = "auto",
         snap_to_minimum: "bool | str" = "auto",
+        pin_extremes: bool = True,
         critic_steps: "int | str" = "auto",
         generator_steps: int = 1,
         packing: int = 1,
@@ -333,6 +340,7 @@ class DGSynthesizer(BaseEstimator):
         self.log_columns = log_columns
         self.minmax_scale = minmax_scale
         self.snap_to_minimum = snap_to_minimum
+        self.pin_extremes = pin_extremes
         self.critic_steps = critic_steps
         self.generator_steps = generator_steps
         self.packing = packing

@@ -56,6 +56,7 @@ BAD_VALUES = {
     "mixed_precision": ("yes", "mixed_precision must be True or False, got 'yes'"),
     "jit_sampling": (1, "jit_sampling must be True or False, got 1"),
     "snap_to_minimum": ("yes", "snap_to_minimum must be True, False or 'auto', got 'yes'"),
+    "pin_extremes": ("yes", "pin_extremes must be True or False, got 'yes'"),
     "invalid_series": ("skip", r"invalid_series must be one of \['error', 'drop'\]"),
     "long_series": ("cut", r"long_series must be one of \['error', 'truncate', 'split'\]"),
     "max_categories": (1, "max_categories must be an integer >= 2"),
@@ -132,7 +133,8 @@ def test_models_saved_before_a_parameter_get_the_value_they_had():
     from dgkeras.params import predated
 
     assert predated({"epochs": 3}) == {"jit_sampling": True, "snap_to_minimum": False,
-                                       "keep_best_every": None, "noise_skip": False,
-                                       "minmax_scale": "unit"}
+                                       "pin_extremes": False, "keep_best_every": None,
+                                       "noise_skip": False, "minmax_scale": "unit"}
     assert predated({"epochs": 3, "jit_sampling": False, "snap_to_minimum": True,
-                     "keep_best_every": 10, "noise_skip": True, "minmax_scale": "log"}) == {}
+                     "pin_extremes": True, "keep_best_every": 10, "noise_skip": True,
+                     "minmax_scale": "log"}) == {}
