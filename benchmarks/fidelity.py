@@ -287,10 +287,19 @@ class RunLog:
         self.settings = json.dumps(settings, sort_keys=True)
         self.revision = f"{__version__} {_commit()}".strip()
         self._rows: dict[tuple, dict] = {}
+        # A row cut short ends without a newline: the next row starts on a line of its own.
+        self._cut_short = False
         if path is not None and path.exists():
-            for line in path.read_text().splitlines():
-                row = {k: float("nan") if v is None else v
-                       for k, v in json.loads(line).items()}
+            text = path.read_text()
+            self._cut_short = bool(text) and not text.endswith("\n")
+            for number, line in enumerate(text.splitlines(), 1):
+                try:
+                    logged = json.loads(line)
+                except json.JSONDecodeError:  # cut short by a kill in mid-write
+                    print(f"  {path} line {number} is not a whole run's row; its run runs "
+                          "again", flush=True)
+                    continue
+                row = {k: float("nan") if v is None else v for k, v in logged.items()}
                 if row.pop("settings") == self.settings and row["model"] not in rerun:
                     self._rows[(row["workload"], row["model"], row["seed"])] = row
 
@@ -304,6 +313,9 @@ class RunLog:
         self._rows[(row["workload"], row["model"], row["seed"])] = row
         if self.path is not None:
             with self.path.open("a") as f:
+                if self._cut_short:
+                    f.write("\n")
+                    self._cut_short = False
                 # NaN as null: the file stays JSON that other tools read.
                 clean = {k: (None if isinstance(v, float) and not np.isfinite(v) else v)
                          for k, v in row.items()}

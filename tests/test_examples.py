@@ -104,3 +104,11 @@ def test_fidelity_benchmark_takes_logged_runs_from_its_log(tmp_path):
     fifth = run("--models", "RNN")
     assert fifth["RNN"].split("  (from the log")[0] == fourth["RNN"]
     assert len(log.read_text().splitlines()) == 5
+    # A row cut short (a run stopped while writing it) is passed over, not a crash.
+    with log.open("a") as f:
+        f.write('{"workload": "mba", "model": "AR", "se')
+    sixth = run("--models", "RNN", "real vs real")
+    assert "from the log" in sixth["RNN"] and "from the log" in sixth["real vs real"]
+    # ... and a new run's row after it is whole and read back.
+    run("--models", "naive GAN")
+    assert "from the log" in run("--models", "naive GAN")["naive GAN"]
