@@ -360,9 +360,7 @@ def run_workload(workload: str, data: pathlib.Path, quick: bool, seeds, models=D
         for model, run in runs.items():
             if model not in models:
                 continue
-            if (logged := log.get(workload, model, seed)) is not None:
-                _show(logged, "from the log")
-                rows.append(logged)
+            if _take_logged(rows, log, workload, model, seed):
                 continue
             if model in PEERS and not (pathlib.Path(venvs[model]) / "bin" / "python").exists():
                 print(f"  {model}: no venv at {venvs[model]} "
@@ -377,15 +375,20 @@ def run_workload(workload: str, data: pathlib.Path, quick: bool, seeds, models=D
                 table = summary_giveaways(df, fake, schema, random_state=seed)
                 print(table.head(giveaways).to_string(float_format="{:.4g}".format),
                       flush=True)
-        if FLOOR in models:
-            if (logged := log.get(workload, FLOOR, seed)) is not None:
-                _show(logged, "from the log")
-                rows.append(logged)
-                continue
+        if FLOOR in models and not _take_logged(rows, log, workload, FLOOR, seed):
             first, second = split_series(df, schema, random_state=seed)
             _record(rows, log, workload, FLOOR, seed,
                     score(workload, first, second, schema, seed), float("nan"))
     return pd.DataFrame(rows)
+
+
+def _take_logged(rows: list, log: RunLog, workload: str, model: str, seed: int) -> bool:
+    """Add the logged row of this run to ``rows`` and show it; False when none is logged."""
+    logged = log.get(workload, model, seed)
+    if logged is not None:
+        _show(logged, "from the log")
+        rows.append(logged)
+    return logged is not None
 
 
 def _record(rows: list, log: RunLog, workload: str, model: str, seed: int, figures: dict,
@@ -416,8 +419,6 @@ def summary_table(rows: pd.DataFrame) -> pd.DataFrame:
 
 
 def _fmt(value) -> str:
-    if value is None:
-        return "nan"
     return f"{value:.4g}" if isinstance(value, float) else str(value)
 
 

@@ -66,7 +66,7 @@ def test_fidelity_benchmark_quick_mode_scores_every_model(tmp_path):
 
 
 def _benchmark_rows(stdout: str) -> dict:
-    """Each printed row of the fidelity benchmark by model: its text and whether logged."""
+    """Each printed row of the fidelity benchmark, by model."""
     return {re.search(r"  model (.+?)  seed", line).group(1): line
             for line in stdout.splitlines() if line.startswith("  workload")}
 
