@@ -9,6 +9,7 @@ Usage::
     python benchmarks/fidelity.py --workload mba --seeds 2 --out mba.csv
     python benchmarks/fidelity.py --log runs.jsonl  # the full run, resumable: run it again
                                                     # after a stop and it goes on from there
+    python benchmarks/fidelity.py --log runs.jsonl --rst tables.rst  # docs/fidelity.rst's tables
     python benchmarks/fidelity.py --workload geant --models dgkeras --seeds 1 --giveaways 5
 
 Models: dgkeras at its defaults; the paper's baselines (benchmarks/baselines.py: AR, RNN,
@@ -418,6 +419,20 @@ def summary_table(rows: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
+def rst_table(title: str, table: pd.DataFrame) -> str:
+    """``summary_table``'s table as a reStructuredText list-table, for the docs."""
+    header = ["model", *table.columns]
+    body = [[model, *values] for model, values in zip(table.index, table.to_numpy())]
+    lines = [f".. list-table:: {title}", "   :header-rows: 1", ""]
+    for row in [header, *body]:
+        # An undefined figure (the floor's training time) shows as "n/a" (a lone "-"
+        # would be an empty bullet list).
+        cells = ["n/a" if str(cell) == "nan" else str(cell) for cell in row]
+        lines.append(f"   * - {cells[0]}")
+        lines.extend(f"     - {cell}" for cell in cells[1:])
+    return "\n".join(lines) + "\n"
+
+
 def _fmt(value) -> str:
     return f"{value:.4g}" if isinstance(value, float) else str(value)
 
@@ -432,6 +447,8 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=None,
                         help="seeds per model, from --seed on (default 5; 1 with --quick)")
     parser.add_argument("--out", type=pathlib.Path, help="write every run's figures to this CSV")
+    parser.add_argument("--rst", type=pathlib.Path, metavar="FILE",
+                        help="write the summary tables to this file as reStructuredText")
     parser.add_argument("--log", type=pathlib.Path, metavar="FILE",
                         help="keep every run's figures in this JSON-lines file as it ends, and "
                         "take the runs it holds under the same settings from it")
@@ -461,11 +478,17 @@ def main() -> None:
     print(f"\nall workloads: {time.perf_counter() - start:.0f} s wall")
     if args.out:
         pd.concat(tables, ignore_index=True).to_csv(args.out, index=False)
+    rst = []
     for workload, table in zip(workloads, tables):
-        print(f"\n{workload}: mean ± standard deviation over {len(seeds)} seed(s)")
-        print(summary_table(table).to_string())
+        title = f"{workload}: mean ± standard deviation over {len(seeds)} seed(s)"
+        summary = summary_table(table)
+        print(f"\n{title}")
+        print(summary.to_string())
         if "revision" in table:
             print("ran on: " + ", ".join(sorted(set(table["revision"].dropna()))))
+        rst.append(rst_table(title, summary))
+    if args.rst:
+        args.rst.write_text("\n".join(rst))
 
 
 if __name__ == "__main__":

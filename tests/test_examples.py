@@ -1,5 +1,6 @@
 """The examples run end to end in their quick mode."""
 
+import json
 import os
 import pathlib
 import re
@@ -7,6 +8,8 @@ import subprocess
 import sys
 
 import pytest
+from docutils import nodes
+from docutils.core import publish_doctree
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
@@ -112,3 +115,18 @@ def test_fidelity_benchmark_takes_logged_runs_from_its_log(tmp_path):
     # ... and a new run's row after it is whole and read back.
     run("--models", "naive GAN")
     assert "from the log" in run("--models", "naive GAN")["naive GAN"]
+    # --rst: the summary as the docs' table, a row per model under the header, with the
+    # logged figures and "n/a" for the floor's training time.
+    tables = tmp_path / "tables.rst"
+    run("--models", "AR", "real vs real", "--rst", str(tables))
+    tree = publish_doctree(tables.read_text(), settings_overrides={"halt_level": 2})
+    rows = [[entry.astext() for entry in row.findall(nodes.entry)]
+            for row in tree.findall(nodes.row)]
+    header = rows[0]
+    assert header[:3] == ["model", "seeds", "autocorr MSE"] and header[-1] == "train s"
+    assert [row[0] for row in rows[1:]] == ["AR", "real vs real"]
+    logged = [json.loads(line) for line in log.read_text().splitlines()[:2]]
+    for row, run_row in zip(rows[1:], logged):
+        for column in ("discriminative", "autocorr MSE", "W1 total DSL"):
+            assert row[header.index(column)] == f"{run_row[column]:.4g}"
+    assert rows[2][-1] == "n/a" and float(rows[1][-1]) > 0
