@@ -37,7 +37,7 @@ from .columns import (
     to_output_space,
 )
 from .exceptions import DataError, series_label
-from .outputs import FLAG_DIM, Output, write_flags
+from .outputs import FLAG_DIM, Output, lengths_from_flags, write_flags
 from .params import MINMAX_SCALES, ZERO_ONE, boolean, check, options
 from .schema import Schema
 from .timing import LearnedTime
@@ -337,21 +337,8 @@ class Encoder:
         """
         schema = self.schema
         ids, order, _, _, lengths = series_order(df, schema)
+        self._fit_lengths(ids, lengths)
         longest = int(lengths.max())
-        if self.max_sequence_len is None:
-            max_len = longest
-        else:
-            max_len = self.max_sequence_len
-            check("max_sequence_len", max_len)
-            if longest > max_len:
-                raise DataError(
-                    f"{series_label(ids[int(np.argmax(lengths))])} has {longest} records, more "
-                    f"than max_sequence_len={max_len}; raise max_sequence_len or shorten the "
-                    "series"
-                )
-        self.max_len_ = int(max_len)
-        self.sample_len_ = choose_sample_len(self.max_len_, self.sample_len)
-        self.padded_len_ = math.ceil(self.max_len_ / self.sample_len_) * self.sample_len_
         self.columns_ = [c for c in df.columns if c in set(schema.columns)]
         log = set(self.log_columns)
         snap = self.snap_to_minimum
@@ -382,6 +369,27 @@ class Encoder:
         if self.auto_normalize:
             self._fit_minmax_scales(df)
         return self
+
+    def _fit_lengths(self, ids: np.ndarray, lengths: np.ndarray) -> None:
+        """The longest series, the one length they may all share, S and the padded T."""
+        longest = int(lengths.max())
+        if self.max_sequence_len is None:
+            max_len = longest
+        else:
+            max_len = self.max_sequence_len
+            check("max_sequence_len", max_len)
+            if longest > max_len:
+                raise DataError(
+                    f"{series_label(ids[int(np.argmax(lengths))])} has {longest} records, more "
+                    f"than max_sequence_len={max_len}; raise max_sequence_len or shorten the "
+                    "series"
+                )
+        self.max_len_ = int(max_len)
+        # Where every training series has the same length, every generated one takes it:
+        # the generation flags could only add lengths that the data never has.
+        self.fixed_len_: Optional[int] = longest if int(lengths.min()) == longest else None
+        self.sample_len_ = choose_sample_len(self.max_len_, self.sample_len)
+        self.padded_len_ = math.ceil(self.max_len_ / self.sample_len_) * self.sample_len_
 
     def _fit_minmax_scales(self, df: pd.DataFrame) -> None:
         """One MinMaxScale per continuous feature, fitted to the training series' levels."""
@@ -531,6 +539,24 @@ class Encoder:
         return np.concatenate(blocks, axis=1).astype(np.float32)
 
     # -------------------------------------------------------------- decoding
+    def generated_lengths(self, records: np.ndarray) -> np.ndarray:
+        """Records per generated series.
+
+        Parameters
+        ----------
+        records : numpy.ndarray, shape (n, T, width)
+            Generated records, the last two columns the generation flag pair.
+
+        Returns
+        -------
+        numpy.ndarray of int, shape (n,)
+            The training series' length where they all had one (``fixed_len_``),
+            else each series' records up to the first whose flag says "ended".
+        """
+        if self.fixed_len_ is not None:
+            return np.full(len(records), self.fixed_len_, dtype=np.int64)
+        return lengths_from_flags(records, self.max_len_)
+
     def inverse_transform(
         self,
         attributes: np.ndarray,
@@ -747,6 +773,7 @@ class Encoder:
             "pin_extremes": self.pin_extremes,
             "minmax_scales_": [scale.to_state() for scale in self.minmax_scales_],
             "max_len_": self.max_len_,
+            "fixed_len_": self.fixed_len_,
             "sample_len_": self.sample_len_,
             "padded_len_": self.padded_len_,
             "columns_": list(self.columns_),
@@ -769,6 +796,9 @@ class Encoder:
                       state.get("minmax_scale", "unit"), state.get("snap_to_minimum", False),
                       state.get("pin_extremes", False))
         encoder.max_len_ = int(state["max_len_"])
+        # Saved before the rule: lengths from the generation flags, as then.
+        fixed = state.get("fixed_len_")
+        encoder.fixed_len_ = int(fixed) if fixed is not None else None
         encoder.sample_len_ = int(state["sample_len_"])
         encoder.padded_len_ = int(state["padded_len_"])
         encoder.columns_ = list(state["columns_"])

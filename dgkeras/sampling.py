@@ -22,7 +22,6 @@ from .conditional import complete_attributes
 from .encoding import Encoder
 from .exceptions import DataError
 from .gan import DoppelGANger
-from .outputs import lengths_from_flags
 from .params import is_integer
 
 #: Sampling noise is drawn in blocks of this many series, in order; fixed so
@@ -343,7 +342,7 @@ class Sampler:
                                               id_offset=offset)
 
     def lengths(self, records: np.ndarray, length: Optional[int]) -> np.ndarray:
-        """Records per generated series: ``length`` when forced, else from the flags."""
+        """Records per generated series: ``length`` when forced, else the encoder's."""
         if length is not None:
             return np.full(len(records), int(length), dtype=np.int64)
-        return lengths_from_flags(records, self.encoder.max_len_)
+        return self.encoder.generated_lengths(records)

@@ -38,7 +38,6 @@ import pandas as pd
 from .encoding import Encoder
 from .metrics import autocorrelation_curve
 from .model_scores import continuous_summary, ks_distance, total_variation
-from .outputs import lengths_from_flags
 from .schema import CONTINUOUS, infer_kind
 
 #: Series generated, and training series compared with, at each scoring. With
@@ -202,7 +201,7 @@ class GeneratorScore:
     def decode(self, arrays: tuple) -> DecodedSeries:
         """Encoded series (real or generated) as :class:`DecodedSeries`."""
         attributes, minmax, records = arrays
-        lengths = lengths_from_flags(records, self.encoder.max_len_)
+        lengths = self.encoder.generated_lengths(records)
         table, features = self.encoder.inverse_transform_arrays(attributes, minmax, records,
                                                                  lengths)
         return DecodedSeries(table, features, lengths)

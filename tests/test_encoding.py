@@ -444,3 +444,38 @@ def test_minmax_log_scale_covers_the_learned_time_gaps():
             assert set(encoder.minmax_scales_[1].ranges) == set(encoder.minmax_scales_[1].parts)
     pd.testing.assert_frame_equal(decoded["log"], decoded["unit"], rtol=1e-5)
     pd.testing.assert_frame_equal(decoded["log_min"], decoded["unit"], rtol=1e-5)
+
+
+def _flagged_records(encoder, ends):
+    """Generator-like records whose flags say "ended" at each series' ``ends`` record."""
+    data = np.full((len(ends), encoder.padded_len_, 3), 0.5, dtype=np.float32)
+    data[:, :, -2:] = [1.0, 0.0]
+    data[np.arange(len(ends)), np.asarray(ends) - 1, -2:] = [0.0, 1.0]
+    return data
+
+
+def test_equal_training_lengths_fix_the_generated_length(mba):
+    df, schema = mba  # every home has 56 records
+    encoder = Encoder(schema).fit(df)
+    assert encoder.fixed_len_ == 56
+    records = _flagged_records(encoder, [3, 56, 20])
+    np.testing.assert_array_equal(encoder.generated_lengths(records), [56, 56, 56])
+    # The length survives the encoder's state; a state saved before the rule reads the flags.
+    state = json.loads(json.dumps(encoder.to_state()))
+    assert Encoder.from_state(state).fixed_len_ == 56
+    del state["fixed_len_"]
+    old = Encoder.from_state(state)
+    assert old.fixed_len_ is None
+    np.testing.assert_array_equal(old.generated_lengths(records), [3, 56, 20])
+
+
+def test_varying_training_lengths_take_the_generation_flags(mba, plaid):
+    df, schema = plaid  # 200 to 1000 records
+    encoder = Encoder(schema).fit(df)
+    assert encoder.fixed_len_ is None
+    np.testing.assert_array_equal(encoder.generated_lengths(_flagged_records(encoder, [7, 1000])),
+                                  [7, 1000])
+    # One home a record short is enough for lengths to be learned.
+    mba_df, mba_schema = mba
+    last = mba_df.index[mba_df[mba_schema.id_column] == mba_df[mba_schema.id_column].iloc[0]][-1]
+    assert Encoder(mba_schema).fit(mba_df.drop(index=last)).fixed_len_ is None

@@ -9,6 +9,7 @@ from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 
 from dgkeras import DataError, DGSynthesizer
+from dgkeras.outputs import lengths_from_flags
 
 
 def _check_output_contract(out, df, schema, n, max_len):
@@ -43,6 +44,20 @@ def test_variable_length_outputs(fitted_mixed):
     # Time values are the training grid, in order, within each series.
     positions = out.groupby("sid", sort=False).cumcount()
     assert (out["t"] == positions).all()
+
+
+def test_fixed_length_training_series_give_fixed_length_samples(fitted_attributes):
+    synth, df, schema = fitted_attributes  # 30 series of 6 records, 2 epochs
+    # Its generation flags alone would end series early: the one training length rules.
+    rng = np.random.default_rng(0)
+    noise = [tf.constant(rng.standard_normal(shape, dtype=np.float32))
+             for shape in synth.model_.config.noise_shapes(200)]
+    records = synth.model_.generate(*noise, mask=False)[2].numpy()
+    assert (lengths_from_flags(records, 6) < 6).any()
+    out = synth.sample(200, random_state=0)
+    assert out.groupby(schema.id_column).size().eq(6).all()
+    _, _, lengths, _ = synth.sample_arrays(200, random_state=0)
+    assert (np.asarray(lengths) == 6).all()
 
 
 def test_length_forces_every_series(fitted_mixed):
