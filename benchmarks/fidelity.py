@@ -480,7 +480,8 @@ def main() -> None:
         pd.concat(tables, ignore_index=True).to_csv(args.out, index=False)
     rst = []
     for workload, table in zip(workloads, tables):
-        title = f"{workload}: mean ± standard deviation over {len(seeds)} seed(s)"
+        title = (f"{workload.upper()}: mean ± standard deviation over {len(seeds)} "
+                 f"seed{'s' * (len(seeds) != 1)}")
         summary = summary_table(table)
         print(f"\n{title}")
         print(summary.to_string())

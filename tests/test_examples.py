@@ -56,7 +56,7 @@ def test_fidelity_benchmark_quick_mode_scores_every_model(tmp_path):
             assert name in figures, (model, name)
         assert 0 <= float(figures["discriminative"]) <= 1
         assert (figures["train s"] == "nan") == (model == "real vs real")
-    assert "mba: mean ± standard deviation over 1 seed(s)" in result.stdout
+    assert "MBA: mean ± standard deviation over 1 seed\n" in result.stdout
     # Under each model's row (not the floor's), its two summaries that differ most.
     out = result.stdout.splitlines()
     headers = [i for i, line in enumerate(out) if line.split() == ["score", "floor", "real",
